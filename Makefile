@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` (set up + run the main job on the sample)
+# and `make test` (set up + run the tests). Everything else is a helper of those.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOME_DIR ?= $(or $(SEWERSHARE_HOME),./data)
+SCALE ?= 0.01
+SEED ?= 42
+
+.PHONY: setup run test sample dagster docs benchmark clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 (python3.11 not found; set PYTHON=...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(VENV)/bin/sewershare setup
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Main command: set up, then run the whole job on the built-in sample (generated when landing/ is empty).
+run: setup
+	$(VENV)/bin/sewershare run --home $(HOME_DIR) --sample-scale $(SCALE) --sample-seed $(SEED)
+
+## Test command: set up, then run the test suite (CI calls exactly this).
+test: setup
+	$(PY) -m pytest -n 2 -q
+
+sample: setup
+	$(VENV)/bin/sewershare sample --home $(HOME_DIR) --scale $(SCALE) --seed $(SEED)
+
+dagster: setup
+	SEWERSHARE_HOME=$(abspath $(HOME_DIR)) $(VENV)/bin/dagster dev -w workspace.yaml
+
+benchmark: setup
+	$(PY) -m pytest -m slow -q -p no:xdist
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""sewershare: the Taizhou sewage-network data-sharing warehouse."""
