@@ -1,0 +1,58 @@
+"""Readers: one module per file format, each turning a delivered file into a DuckDB temp table.
+
+A reader returns an ``Extract``: a temp table holding the file's data records in file order
+(``_source_row`` 1-based; title, header, blank and remarks rows already left out), the raw text of each
+cell, and for every canonical column of the contract the SQL expression of its raw text. Everything after
+reading (normalisation, rules, history) is format-independent (``pipelines.ingest.validate``).
+
+A file that cannot be read at all raises ``UnreadableFile`` (it goes to ``rejected/``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contracts import Contract
+from pipelines.ingest.readers.errors import UnreadableFile
+
+__all__ = ["Extract", "UnreadableFile", "read"]
+
+
+@dataclass
+class Extract:
+    """What a reader hands on. ``table`` has ``_source_row``, ``_phys`` (the record's position in the
+    file) and the raw columns; ``source_table`` is what to drop afterwards with ``temp_tables``."""
+
+    table: str
+    source_table: str
+    raw_columns: list[str]                 # physical columns of source_table with the cells as sent
+    raw_headers: list[str]                 # the file's header text of each raw column (raw_values keys)
+    fields: dict[str, str]                 # canonical column → SQL expression (VARCHAR) over `table`
+    headers: dict[str, str] = field(default_factory=dict)   # canonical column → header text in the file
+    rows_read: int = 0
+    rows_blank: int = 0
+    header_row: int | None = None          # 1-based row of the header in the sheet
+    encoding: str | None = None
+    crs: str | None = None
+    geometry: str | None = None            # SQL expression of the geometry, in the stored CRS
+    integrity: str | None = None           # SQL expression: list of whole-record rule codes (HJ 212)
+    temp_tables: list[str] = field(default_factory=list)
+
+
+def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path) -> Extract:
+    """Read one delivered file with the reader of the contract's format."""
+    if contract.format == "csv":
+        from pipelines.ingest.readers import csv
+        return csv.read(con, contract, path, workdir)
+    if contract.format == "xlsx":
+        from pipelines.ingest.readers import xlsx
+        return xlsx.read(con, contract, path, workdir)
+    if contract.format == "geo":
+        from pipelines.ingest.readers import geo
+        return geo.read(con, contract, path, workdir)
+    if contract.format == "hj212":
+        from pipelines.ingest.readers import hj212
+        return hj212.read(con, contract, path, workdir)
+    raise ValueError(f"{contract.feed}: no reader for format {contract.format!r}")

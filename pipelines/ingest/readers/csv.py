@@ -1,0 +1,67 @@
+"""CSV exports: encoding detected on a byte sample (GBK transcoded in bulk), then one read_csv of the
+whole file as text (all_varchar, no type sniffing), framed by ``tabular``."""
+from __future__ import annotations
+
+import csv as pycsv
+import io
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contracts import Contract
+from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers
+from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.readers import Extract, encoding as enc, tabular
+from pipelines.ingest.readers.errors import UnreadableFile, first_line
+
+DELIMITERS = (",", "\t", ";", "|")
+SOURCE_TABLE = "_ingest_src"
+
+
+def _shape(sample: str, contract: Contract) -> tuple[str, int]:
+    """Delimiter (the one under which a header row names most contract columns) and the widest row of
+    the sample."""
+    lines = sample.splitlines()[:200]
+    best = (",", -1, 0)
+    for delim in DELIMITERS:
+        rows = list(pycsv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
+        rows = [r for r in rows if any(cell.strip() for cell in r)]
+        index = find_header_row(contract, rows[:HEADER_SEARCH_ROWS])
+        matched = len(map_headers(contract, rows[index]).positions) if index is not None else 0
+        width = max((len(r) for r in rows), default=1)
+        if matched > best[1]:
+            best = (delim, matched, width)
+    return best[0], max(best[2], 1)
+
+
+def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path) -> Extract:
+    encoding = enc.detect(path, contract.encodings)
+    source = path
+    if encoding.needs_transcoding:
+        source = enc.transcode(path, encoding, workdir / (path.stem + ".utf8.csv"))
+    with open(source, "rb") as fh:
+        sample = fh.read(enc.SAMPLE_BYTES).decode("utf-8", errors="ignore")
+    delim, width = _shape(sample, contract)
+
+    # Extra columns absorb rows wider than the sample; all-empty extras are dropped by tabular.frame.
+    for attempt in range(3):
+        ncols = width + 8 if attempt == 0 else (width + 8) * 4 ** attempt
+        columns = [f"c{i}" for i in range(ncols)]
+        spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+        try:
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS
+                SELECT * FROM read_csv({sql_str(str(source))}, header = false, auto_detect = false,
+                    delim = {sql_str(delim)}, quote = '"', escape = '"', columns = {spec},
+                    null_padding = true, max_line_size = 10000000)
+            """)
+            break
+        except duckdb.InvalidInputException as exc:
+            text = str(exc)
+            if "Expected Number of Columns" in text and attempt < 2:
+                continue
+            if "unicode" in text.lower():
+                raise UnreadableFile("文件中有无效的UTF-8字节（编码混杂）",
+                                     f"invalid UTF-8 bytes in the file (mixed encodings): {first_line(exc)}") from exc
+            raise UnreadableFile("CSV 结构无法解析", f"cannot parse the CSV: {first_line(exc)}") from exc
+    return tabular.frame(con, contract, SOURCE_TABLE, columns, encoding=encoding.label)

@@ -1,0 +1,98 @@
+"""What CSV and spreadsheet exports share: a sheet of text cells with title rows above the header,
+blank rows among the data and a remarks/signature row below it (remarks: the trailing rows whose first
+cell starts with a remark word, or that hold a single merged cell).
+
+The sheet is read whole into a temp table (one row per sheet row, in file order, ``rowid`` = order);
+this module finds the header among the first rows, and defines the data records as a view: rows after
+the header that are neither blank nor part of the trailing remarks, numbered 1, 2, … (``_source_row``).
+"""
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.contracts import Contract
+from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers
+from pipelines.ingest.readers import Extract
+from pipelines.ingest.readers.errors import UnreadableFile
+
+# First words of the rows bureaus put under a table: remarks, signatures, "data as of".
+REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期[:：]|制表|审核|负责人|"
+              r"联系人|签字|签名|盖章|统计人|数据截[至止]|以上)")
+BLANK_CHARS = "' ' || chr(9) || chr(10) || chr(13) || chr(12288) || chr(160)"
+
+
+def _blank(col: str) -> str:
+    return f"coalesce(trim({col}, {BLANK_CHARS}), '') = ''"
+
+
+def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str, columns: list[str],
+          *, encoding: str | None = None, what: str = "表格") -> Extract:
+    """Find the header of a sheet already in ``source_table`` and define its data records."""
+    top = con.execute(
+        f"SELECT {', '.join(columns)} FROM {source_table} ORDER BY rowid LIMIT {HEADER_SEARCH_ROWS}"
+    ).fetchall()
+    header_index = find_header_row(contract, [list(r) for r in top])
+    if header_index is None:
+        expected = "、".join(c.header for c in contract.columns if c.required and c.type != "geometry")
+        raise UnreadableFile(
+            f"前{HEADER_SEARCH_ROWS}行中找不到表头（应含如：{expected}）",
+            f"no header row among the first {HEADER_SEARCH_ROWS} rows (expected headers such as {expected})")
+    header_rowid = con.execute(
+        f"SELECT rowid FROM {source_table} ORDER BY rowid LIMIT 1 OFFSET {header_index}").fetchone()[0]
+    header_cells = [None if v is None else str(v).strip() for v in top[header_index]]
+    mapping = map_headers(contract, header_cells)
+
+    # Keep the columns that have a header or hold any data: raw_values then shows what was sent.
+    filled = ", ".join(f"count(nullif(trim({c}), ''))" for c in columns)
+    counts = con.execute(f"SELECT {filled} FROM {source_table} WHERE rowid > {header_rowid}").fetchone()
+    raw_columns, raw_headers, used = [], [], set()
+    for i, col in enumerate(columns):
+        text = header_cells[i] if i < len(header_cells) else None
+        if not text and not counts[i]:
+            continue
+        name = text or f"列{i + 1}"
+        while name in used:                       # two columns under one header keep both values
+            name = f"{name}#{i + 1}"
+        used.add(name)
+        raw_columns.append(col)
+        raw_headers.append(name)
+
+    all_blank = " AND ".join(_blank(c) for c in columns)
+    filled = " + ".join(f"(NOT {_blank(c)})::INTEGER" for c in columns)
+    # A trailing row holding one merged cell under a header of three or more columns is a remark
+    # ("本表数据截至…", a signature line) even without a marker word.
+    lone_cell = f"({filled}) = 1 AND NOT {_blank(columns[0])}" if len(mapping.positions) >= 3 else "false"
+    first_cell = "coalesce(" + ", ".join(f"nullif(trim({c}, {BLANK_CHARS}), '')" for c in columns) + ")"
+    view = f"{source_table}_data"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {source_table}_rows AS
+        SELECT rowid AS _phys, ({all_blank}) AS _blank,
+               (regexp_matches({first_cell}, '{REMARKS_RE}') OR ({lone_cell})) AS _remarkish
+        FROM {source_table} WHERE rowid > {header_rowid}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW {view}_ids AS
+        WITH last_data AS (
+            SELECT coalesce(max(_phys), -1) AS p FROM {source_table}_rows WHERE NOT _blank AND NOT _remarkish)
+        SELECT _phys, row_number() OVER (ORDER BY _phys) AS _source_row
+        FROM {source_table}_rows, last_data
+        WHERE NOT _blank AND NOT (_remarkish AND _phys > last_data.p)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {view} AS
+        SELECT i._source_row, i._phys, {', '.join(f's.{c}' for c in raw_columns) or 'NULL AS _none'}
+        FROM {view}_ids i JOIN {source_table} s ON s.rowid = i._phys
+        ORDER BY i._source_row
+    """)
+    rows_read, rows_blank = con.execute(f"""
+        SELECT (SELECT count(*) FROM {view}),
+               (SELECT count(*) FROM {source_table}_rows
+                WHERE _blank AND _phys < (SELECT coalesce(max(_phys), -1) FROM {view}))
+    """).fetchone()
+    return Extract(
+        table=view, source_table=source_table, raw_columns=raw_columns, raw_headers=raw_headers,
+        fields={name: columns[pos] for name, pos in mapping.positions.items()},
+        headers=dict(mapping.headers), rows_read=rows_read, rows_blank=rows_blank,
+        header_row=header_index + 1, encoding=encoding,
+        temp_tables=[view, f"{view}_ids", f"{source_table}_rows", source_table],
+    )

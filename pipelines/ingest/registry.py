@@ -1,0 +1,70 @@
+"""``audit.file_registry``: one row per delivered file and what became of it.
+
+A file is known by the SHA-256 of its bytes, so a re-sent or renamed copy of a loaded file is skipped
+(``skipped_duplicate``, pointing at the load it repeats). Invariant per file:
+``rows_read = rows_loaded + rows_quarantined`` (``rows_loaded`` = new + changed + unchanged records).
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+TABLE = "audit.file_registry"
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_id", "BIGINT"), ("feed", "VARCHAR"), ("file_name", "VARCHAR"), ("sha256", "VARCHAR"),
+    ("bytes", "BIGINT"), ("encoding", "VARCHAR"), ("crs", "VARCHAR"),
+    ("rows_read", "BIGINT"), ("rows_loaded", "BIGINT"), ("rows_quarantined", "BIGINT"),
+    ("status", "VARCHAR"), ("error", "VARCHAR"), ("loaded_at", "TIMESTAMP"), ("run_id", "VARCHAR"),
+    # beyond the interface: how the loaded rows split, where the file went, how long it took
+    ("rows_blank", "BIGINT"), ("rows_new", "BIGINT"), ("rows_changed", "BIGINT"), ("rows_unchanged", "BIGINT"),
+    ("duplicate_of", "BIGINT"), ("stored_as", "VARCHAR"), ("seconds", "DOUBLE"),
+)
+STATUSES = ("loaded", "skipped_duplicate", "rejected")
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute("CREATE SEQUENCE IF NOT EXISTS audit.file_id_seq START 1")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({', '.join(f'{n} {t}' for n, t in COLUMNS)})")
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'audit' "
+        "AND table_name = 'file_registry'").fetchall()}
+    for name, sqltype in COLUMNS:
+        if name not in have:
+            con.execute(f"ALTER TABLE {TABLE} ADD COLUMN {name} {sqltype}")
+
+
+def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT nextval('audit.file_id_seq')").fetchone()[0]
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def loaded_before(con: duckdb.DuckDBPyConnection, feed: str, sha256: str) -> tuple[int, str] | None:
+    """(file_id, file_name) of the earlier load of the same bytes in this feed, if any."""
+    return con.execute(
+        f"SELECT file_id, file_name FROM {TABLE} WHERE feed = ? AND sha256 = ? AND status = 'loaded' "
+        "ORDER BY file_id LIMIT 1", [feed, sha256]).fetchone()
+
+
+def record(con: duckdb.DuckDBPyConnection, **values) -> None:
+    names = [n for n, _ in COLUMNS]
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ValueError(f"unknown registry columns {unknown}")
+    if values.get("status") not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}")
+    values.setdefault("loaded_at", datetime.now())
+    con.execute(f"INSERT INTO {TABLE} ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+                list(values.values()))

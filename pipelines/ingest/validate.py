@@ -1,0 +1,356 @@
+"""Contract-driven normalisation and rule checks, as one SQL statement over a whole file.
+
+From the contract, every column gets a typed expression (normalise.py macros, enum maps, unit factors)
+and a list of conditions, each a rule code of sources/README.md. One ``CREATE TEMP TABLE … AS`` produces,
+per data record: the typed columns of ``raw.<feed>``, ``_row_hash`` (of the typed content, for history),
+and ``_reasons`` — NULL for a clean record, else every reason (field, rule, the value as sent, and the
+words for the bureau). Exact copies (``duplicate_row``) and repeated keys (``duplicate_key``) are window
+functions in the same statement, so a file is split into loaded and quarantined records in one pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from pipelines.contracts import Column, Contract
+from pipelines.ingest import normalise
+from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.readers import Extract
+from pipelines.ingest.rules import RULES, TYPE_WORDS
+from pipelines.ingest.schema import PIPE_SIZE_COLUMNS, data_columns, enum_is_integer, fields
+
+CHECKED_TABLE = "_ingest_checked"
+GEOMETRY_TYPES = {"POINT": ("POINT", "MULTIPOINT"), "LINESTRING": ("LINESTRING", "MULTILINESTRING"),
+                  "POLYGON": ("POLYGON", "MULTIPOLYGON")}
+# Plausible extent of Taizhou in EPSG:4549 (easting, northing), generous: a point outside it is misplaced.
+STORE_EXTENT = (200_000, 2_500_000, 800_000, 3_800_000)
+
+
+@dataclass
+class Check:
+    field: str | None
+    rule: str
+    condition: str          # SQL, TRUE when the record breaks the rule
+    value: str              # SQL for the value as sent (message), or NULL
+    zh: str
+    en: str
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def v(name: str) -> str:
+    """Cleaned text of a column."""
+    return _q(f"v__{name}")
+
+
+def t(name: str) -> str:
+    """Typed value of a column (pipe sizes: diameter_mm etc. directly)."""
+    return _q(f"t__{name}")
+
+
+def _field_words(column: Column) -> tuple[str, str]:
+    return f"字段「{column.zh}」({column.name})", f"field {column.name} ({column.zh})"
+
+
+def _lit(value) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return sql_str(value)
+
+
+def _range_lit(column: Column, value) -> str:
+    if column.type == "date":
+        return f"DATE {sql_str(value)}"
+    return _lit(value)
+
+
+def _enum_case(column: Column, key_sql: str) -> str:
+    integer = enum_is_integer(column)
+    pairs: dict[str, object] = {}
+    for label, code in column.values.items():
+        pairs.setdefault(str(label).replace(" ", "").upper(), code)
+    for code in column.values.values():
+        pairs.setdefault(str(code).replace(" ", "").upper(), code)
+    whens = " ".join(f"WHEN {sql_str(k)} THEN {code if integer else sql_str(code)}" for k, code in pairs.items())
+    return f"(CASE {key_sql} {whens} END)"
+
+
+class Plan:
+    """The SQL of one contract over one extract."""
+
+    def __init__(self, contract: Contract, extract: Extract):
+        self.contract = contract
+        self.extract = extract
+        self.columns = [c for c in fields(contract)]
+        self.by_name = {c.name: c for c in self.columns}
+        self.geo = any(c.type == "geometry" for c in self.columns)
+
+    # ---- per column -------------------------------------------------------------------------------
+    def raw_sql(self, column: Column) -> str:
+        """The value as sent (projected as r__<name> in the first stage)."""
+        return _q(f"r__{column.name}")
+
+    def projected(self, column: Column) -> str:
+        expr = self.extract.fields.get(column.name)
+        return f"{'CAST(' + _q(expr) + ' AS VARCHAR)' if expr else 'NULL::VARCHAR'} AS {self.raw_sql(column)}"
+
+    def cleaned(self, column: Column) -> str:
+        if column.type == "geometry" or column.derived:
+            return f"NULL::VARCHAR AS {v(column.name)}"
+        return f"ss_clean({self.raw_sql(column)}) AS {v(column.name)}"
+
+    def typed(self, column: Column) -> list[str]:
+        x = v(column.name)
+        kind = column.type
+        if kind == "geometry":
+            return [f"_g AS {t(column.name)}"]
+        if column.derived:
+            source = next((c for c in self.columns if c.type == "timestamp"), None)
+            expr = f"CAST({t(source.name)} AS DATE)" if source and kind == "date" else "NULL"
+            return [f"{expr} AS {t(column.name)}"]
+        if kind == "text":
+            expr = f"upper(replace({x}, ' ', ''))" if column.credit_code else x
+            return [f"{expr} AS {t(column.name)}"]
+        if kind in ("decimal", "integer"):
+            header = self.extract.headers.get(column.name)
+            bare = normalise.bare_factor(column.unit, column.source_unit, header)
+            nu = _q("nu__" + column.name)
+            number = f"({nu}.n * {normalise.unit_factor_sql(f'{nu}.u', column.unit, bare)})"
+            expr = f"CASE WHEN {number} = round({number}) THEN {number}::BIGINT END" if kind == "integer" else number
+            if column.name == "length_m" and self.geo:
+                # A census segment without a length takes the length of its geometry (store CRS, metres).
+                expr = f"CASE WHEN {x} IS NULL THEN round(ST_Length(_g), 3) ELSE {expr} END"
+            return [f"{expr} AS {t(column.name)}"]
+        if kind == "date":
+            return [f"ss_date({x}) AS {t(column.name)}"]
+        if kind == "timestamp":
+            return [f"ss_timestamp({x}) AS {t(column.name)}"]
+        if kind == "year":
+            return [f"ss_year({x}) AS {t(column.name)}"]
+        if kind == "enum":
+            key = f"upper(replace({x}, ' ', ''))"
+            return [f"{_enum_case(column, key)} AS {t(column.name)}"]
+        if kind == "district":
+            return [f"ss_district({x}) AS {t(column.name)}"]
+        if kind == "list":
+            return [f"ss_list({x}) AS {t(column.name)}"]
+        if kind == "pipe_size":
+            return []          # parsed once in `parsed`, split into mm columns in `pipe_outputs`
+        raise ValueError(f"{self.contract.feed}.{column.name}: unknown type {kind!r}")
+
+    def parsed(self, column: Column) -> list[str]:
+        """Intermediate parses computed once per cell (number + unit, pipe size)."""
+        if column.derived:
+            return []
+        if column.type in ("decimal", "integer"):
+            return [f"ss_number_unit({v(column.name)}) AS {_q('nu__' + column.name)}"]
+        if column.type == "pipe_size":
+            return [f"ss_pipe_size({v(column.name)}) AS {_q('ps__' + column.name)}"]
+        return []
+
+    def pipe_outputs(self, column: Column) -> list[str]:
+        ps = _q("ps__" + column.name)
+        return [f"round({ps}.d)::INTEGER AS {t('diameter_mm')}", f"round({ps}.w)::INTEGER AS {t('box_width_mm')}",
+                f"round({ps}.h)::INTEGER AS {t('box_height_mm')}"]
+
+    def checks(self, column: Column) -> list[Check]:
+        fz, fe = _field_words(column)
+        raw = self.raw_sql(column)
+        x, out = v(column.name), []
+        kind = column.type
+        if kind == "geometry":
+            types = GEOMETRY_TYPES.get((column.geometry_type or "").upper())
+            type_ok = f"ST_GeometryType(_g)::VARCHAR IN ({', '.join(sql_str(s) for s in types)})" if types else "TRUE"
+            x0, y0, x1, y1 = STORE_EXTENT
+            cond = (f"(_g IS NULL OR ST_IsEmpty(_g) OR NOT ST_IsValid(_g) OR NOT ({type_ok}) "
+                    f"OR ST_XMin(_g) < {x0} OR ST_XMax(_g) > {x1} OR ST_YMin(_g) < {y0} OR ST_YMax(_g) > {y1})")
+            want = column.geometry_type or "geometry"
+            out.append(Check(column.name, "geometry", cond, "ST_GeometryType(_g)::VARCHAR",
+                             f"{fz}：{RULES['geometry'][0]}（应为 {want}，坐标应在台州范围内）",
+                             f"{fe}: {RULES['geometry'][1]} (expected a valid {want} within Taizhou)"))
+            return out
+        if column.derived:
+            return out
+        if column.required:
+            out.append(Check(column.name, "required", f"{x} IS NULL", raw,
+                             f"{fz}：{RULES['required'][0]}", f"{fe}: {RULES['required'][1]}"))
+        if kind in TYPE_WORDS and kind != "list":
+            typed = _q("ps__" + column.name) if kind == "pipe_size" else t(column.name)
+            if kind == "decimal" and column.name == "length_m" and self.geo:
+                typed = f"CASE WHEN {x} IS NULL THEN 0 ELSE {t(column.name)} END"
+            wz, we = TYPE_WORDS[kind]
+            unit = f"（单位 {column.unit}）" if column.unit else ""
+            out.append(Check(column.name, "type", f"{x} IS NOT NULL AND {typed} IS NULL", raw,
+                             f"{fz}：{wz}{unit}", f"{fe}: {we}"))
+        if kind in ("enum", "district"):
+            allowed = "GB/T 2260 区县名称或代码" if kind == "district" else "、".join(list(column.values)[:16])
+            allowed_en = "a Taizhou district name or GB/T 2260 code" if kind == "district" else \
+                ", ".join(list(column.values)[:16])
+            out.append(Check(column.name, "enum", f"{x} IS NOT NULL AND {t(column.name)} IS NULL", raw,
+                             f"{fz}：{RULES['enum'][0]}（可填：{allowed}）", f"{fe}: {RULES['enum'][1]} ({allowed_en})"))
+        if column.range:
+            lo, hi = column.range
+            unit = f" {column.unit}" if column.unit else ""
+            targets = [t(n) for n in PIPE_SIZE_COLUMNS] if kind == "pipe_size" else [t(column.name)]
+            parts = [f"({tt} < {_range_lit(column, lo)} OR {tt} > {_range_lit(column, hi)})" for tt in targets]
+            cond = f"{x} IS NOT NULL AND ({' OR '.join(parts)})"
+            out.append(Check(column.name, "range", cond, raw,
+                             f"{fz}：{RULES['range'][0]}（应在 {lo} 至 {hi}{unit} 之间）",
+                             f"{fe}: {RULES['range'][1]} (expected {lo} to {hi}{unit})"))
+        if column.pattern:
+            out.append(Check(column.name, "pattern",
+                             f"{x} IS NOT NULL AND NOT regexp_full_match({t(column.name)}, {sql_str(column.pattern)})",
+                             raw, f"{fz}：{RULES['pattern'][0]}（应符合 {column.pattern}）",
+                             f"{fe}: {RULES['pattern'][1]} ({column.pattern})"))
+        if column.credit_code:
+            out.append(Check(column.name, "credit_code",
+                             f"{x} IS NOT NULL AND NOT is_valid_credit_code({t(column.name)})", raw,
+                             f"{fz}：{RULES['credit_code'][0]}", f"{fe}: {RULES['credit_code'][1]}"))
+        return out
+
+    # ---- across fields ----------------------------------------------------------------------------
+    def row_checks(self) -> list[Check]:
+        """Rules across fields; the reason names the rule's last field (the end date, the grade, the
+        credit code), as sample_truth.json does."""
+        out: list[Check] = []
+        for rule in self.contract.row_rules:
+            code, names = rule["rule"], list(rule.get("fields", []))
+            cols = [self.by_name[n] for n in names]
+            words = [_field_words(c) for c in cols]
+            if code == "date_order":
+                start, end = cols
+                cond = f"{t(start.name)} IS NOT NULL AND {t(end.name)} IS NOT NULL AND {t(end.name)} < {t(start.name)}"
+                out.append(Check(end.name, code, cond, self.raw_sql(end),
+                                 f"{words[1][0]}：{RULES[code][0]}（早于「{start.zh}」）",
+                                 f"{words[1][1]}: {RULES[code][1]} (before {start.name})"))
+            elif code == "permit_credit_code":
+                permit, credit = cols
+                cond = (f"{t(permit.name)} IS NOT NULL AND {t(credit.name)} IS NOT NULL "
+                        f"AND substr({t(permit.name)}, 1, 18) <> {t(credit.name)}")
+                out.append(Check(credit.name, code, cond, self.raw_sql(credit),
+                                 f"{words[1][0]}：{RULES[code][0]}（应与「{permit.zh}」前18位相同）",
+                                 f"{words[1][1]}: {RULES[code][1]}"))
+            elif code == "grade_for_code":
+                defect, grade = cols
+                grades = rule.get("grades") or {}
+                whens = " ".join(f"WHEN {sql_str(k)} THEN {list(map(int, g))}" for k, g in grades.items())
+                cond = (f"{t(defect.name)} IS NOT NULL AND {t(grade.name)} IS NOT NULL "
+                        f"AND NOT coalesce(list_contains(CASE {t(defect.name)} {whens} END, {t(grade.name)}), true)")
+                out.append(Check(grade.name, code, cond, self.raw_sql(grade),
+                                 f"{words[1][0]}：{RULES[code][0]}（CJJ 181-2012）",
+                                 f"{words[1][1]}: {RULES[code][1]}"))
+            elif code == "required" and rule.get("any_of"):
+                cond = " AND ".join(f"{v(n)} IS NULL" for n in names)
+                zh_names = "、".join(f"「{c.zh}」" for c in cols)
+                out.append(Check(names[-1], code, cond, "NULL",
+                                 f"{words[-1][0]}：{RULES[code][0]}（{zh_names}至少填一项）",
+                                 f"{words[-1][1]}: {RULES[code][1]} (at least one of {', '.join(names)})"))
+            elif code == "required" and rule.get("if_filled"):
+                given = list(rule["if_filled"])
+                for c, (wz, we) in zip(cols, words):
+                    cond = f"{v(c.name)} IS NULL AND " + " AND ".join(f"{v(g)} IS NOT NULL" for g in given)
+                    out.append(Check(c.name, code, cond, "NULL",
+                                     f"{wz}：{RULES[code][0]}（已填「{self.by_name[given[0]].zh}」时必填）",
+                                     f"{we}: {RULES[code][1]} (required when {', '.join(given)} is filled)"))
+            else:
+                raise ValueError(f"{self.contract.feed}: row rule {rule!r} has no implementation")
+        return out
+
+    def key_ok(self) -> str:
+        parts = []
+        for name in self.contract.primary_key:
+            column = self.by_name[name]
+            parts.append(f"{t(name)} IS NOT NULL" if column.required else f"({v(name)} IS NULL OR {t(name)} IS NOT NULL)")
+        return " AND ".join(parts) if parts else "FALSE"
+
+    # ---- the statement ----------------------------------------------------------------------------
+    def sql(self, table: str = CHECKED_TABLE) -> str:
+        ext = self.extract
+        raw_cols = [_q(c) for c in ext.raw_columns]
+        hash_parts = raw_cols + (["ST_AsWKB(_geom)"] if ext.geometry else [])
+        projected = [self.projected(c) for c in self.columns]
+        base_cols = ["_source_row", "_phys", f"hash({', '.join(hash_parts)}) AS _raw_hash"]
+        base_cols += [self.raw_sql(c) for c in self.columns] + [self.cleaned(c) for c in self.columns]
+        if ext.geometry:
+            base_cols.append(f"{ext.geometry} AS _g")
+        base_cols.append(f"{ext.integrity} AS _integrity" if ext.integrity else "[]::VARCHAR[] AS _integrity")
+
+        parsed = [e for c in self.columns for e in self.parsed(c)]
+        typed: list[str] = []
+        pipes: list[str] = []
+        for column in self.columns:
+            if column.derived:
+                continue
+            typed.extend(self.typed(column))
+            if column.type == "pipe_size":
+                pipes.extend(self.pipe_outputs(column))
+        derived = [e for c in self.columns if c.derived for e in self.typed(c)]
+
+        checks = [ch for c in self.columns for ch in self.checks(c)] + self.row_checks()
+        integrity_gate = "len(_integrity) = 0"
+
+        def struct(ch: Check) -> str:
+            return (f"{{'field': {sql_str(ch.field) if ch.field else 'NULL::VARCHAR'}, 'rule': {sql_str(ch.rule)}, "
+                    f"'value': CAST({ch.value} AS VARCHAR), 'zh': {sql_str(ch.zh)}, 'en': {sql_str(ch.en)}}}")
+
+        whole = {r: RULES[r] for r in ("duplicate_row", "duplicate_key", "hj212_frame", "hj212_length", "hj212_crc")}
+
+        def whole_struct(rule: str) -> str:
+            zh, en = whole[rule]
+            return (f"{{'field': NULL::VARCHAR, 'rule': {sql_str(rule)}, 'value': NULL::VARCHAR, "
+                    f"'zh': {sql_str(zh)}, 'en': {sql_str(en)}}}")
+
+        key_cols = ", ".join(t(k) for k in self.contract.primary_key) or "_source_row"
+        field_bad = " OR ".join(f"coalesce({ch.condition}, false)" for ch in checks) or "FALSE"
+        reason_items = [f"CASE WHEN {integrity_gate} AND coalesce({ch.condition}, false) THEN {struct(ch)} END"
+                        for ch in checks]
+        reason_items += [f"CASE WHEN list_contains(_integrity, '{r}') THEN {whole_struct(r)} END"
+                         for r in ("hj212_frame", "hj212_length", "hj212_crc")]
+        reason_items += [f"CASE WHEN _dup_row THEN {whole_struct('duplicate_row')} END",
+                         f"CASE WHEN _dup_key THEN {whole_struct('duplicate_key')} END"]
+
+        outputs = []
+        for name, sqltype in data_columns(self.contract):
+            outputs.append(f"CAST({t(name)} AS {sqltype}) AS {_q(name)}")
+        hash_struct = ", ".join(f"{_q(name)} := {t(name)}" for name, _ in data_columns(self.contract))
+
+        return f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS
+        WITH source AS (
+            SELECT *, {', '.join(projected)} FROM {_q(ext.table)}
+        ), base AS (
+            SELECT {', '.join(base_cols)} FROM source
+        ), parsed AS (
+            SELECT *, {', '.join(parsed) or 'NULL AS _none0'} FROM base
+        ), typed AS (
+            SELECT *, {', '.join(typed) or 'NULL AS _none'} FROM parsed
+        ), typed2 AS (
+            SELECT *, {', '.join(pipes + derived) or 'NULL AS _none2'} FROM typed
+        ), flagged AS (
+            SELECT *,
+                   NOT ({integrity_gate}) OR ({field_bad}) AS _field_bad,
+                   row_number() OVER (PARTITION BY _raw_hash ORDER BY _source_row) > 1 AS _dup_row,
+                   CASE WHEN {integrity_gate} AND {self.key_ok()}
+                        THEN row_number() OVER (PARTITION BY {integrity_gate} AND {self.key_ok()}, {key_cols}
+                                                ORDER BY _source_row) > 1
+                        ELSE false END AS _dup_key_any
+            FROM typed2
+        ), final AS (
+            SELECT *, _dup_key_any AND NOT _dup_row AS _dup_key FROM flagged
+        )
+        SELECT _source_row, _phys, {', '.join(outputs)},
+               md5(CAST(struct_pack({hash_struct}) AS VARCHAR)) AS _row_hash,
+               CASE WHEN _field_bad OR _dup_row OR _dup_key
+                    THEN list_filter([{', '.join(reason_items)}], x -> x IS NOT NULL) END AS _reasons
+        FROM final
+        """
+
+
+def build_checked(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract,
+                  table: str = CHECKED_TABLE) -> None:
+    con.execute(Plan(contract, extract).sql(table))
