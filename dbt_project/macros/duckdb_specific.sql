@@ -1,0 +1,20 @@
+{#- 与引擎相关的写法集中在此（DuckDB）。换引擎时只需改写这些宏。
+    Engine-specific SQL lives here (DuckDB); another engine re-implements these macros only. -#}
+
+{#- One row per element of a list column: select <keys>, <element> from <relation>. -#}
+{% macro explode_list(relation, key_columns, list_column, element_name) -%}
+    select {{ key_columns | join(', ') }}, trim(element) as {{ element_name }}
+    from {{ relation }}, unnest({{ list_column }}) as u(element)
+    where element is not null and trim(element) <> ''
+{%- endmacro %}
+
+{#- Sorted, distinct, '|'-joined text of a column within a group (portable text, not a list type). -#}
+{% macro joined_distinct(column) -%}
+    array_to_string(list_sort(list_distinct(list({{ column }}))), '|')
+{%- endmacro %}
+
+{#- Month-end dates from start_date through end_date (both SQL date expressions). -#}
+{% macro month_ends(start_date, end_date) -%}
+    select cast(last_day(d) as date) as as_of
+    from generate_series(date_trunc('month', {{ start_date }}), {{ end_date }}, interval 1 month) as g(d)
+{%- endmacro %}

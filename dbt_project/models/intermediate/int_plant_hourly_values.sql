@@ -1,0 +1,20 @@
+-- 污水处理厂在线监测小时值（CN=2061），按 MN 对应到厂和进/出口。
+-- Hourly online values (CN 2061) matched to their plant and monitoring point through the registry's MNs.
+with points as (
+    select plant_id, inlet_mn as mn, 'inlet' as point from {{ ref('stg_plants__registry') }}
+    union all
+    select plant_id, outlet_mn, 'outlet' from {{ ref('stg_plants__registry') }}
+)
+
+select
+    p.plant_id,
+    p.point,
+    v.data_time,
+    v.data_date,
+    v.factor,
+    v.value,
+    v.flag,
+    v.is_valid
+from {{ ref('stg_monitoring__factor_values') }} as v
+inner join points as p on p.mn = v.mn
+where v.cn = '2061'

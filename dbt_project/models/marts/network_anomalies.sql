@@ -1,0 +1,133 @@
+{#-
+  管网拓扑与引用缺口：追踪中发现的问题逐条列出，不静默忽略。每行一个问题对象。
+  Gaps and cycles found while tracing, and references to objects the census does not know, one row each.
+  anomaly_kind:
+    cycle                      环路上的检查井（cycle_id 为环内最小井号）
+    dead_end                   无出流管段且不是进厂井的检查井：污水流不到厂（管网缺口）
+    no_downstream_plant        追踪不到任何污水处理厂的污水/合流管段
+    several_plants             流向多座污水处理厂的检查井（分叉）
+    reversed_segment           按管底标高判定为逆向绘制并已反转的管段（也可能是倒坡，需核查）
+    self_loop                  起终点为同一检查井的管段
+    missing_manhole            管段端点不在检查井普查中
+    isolated_manhole           没有任何管段连接的检查井
+    plant_inlet_unconnected    进厂检查井没有来水管段
+    unknown_segment_reference  检测、混接、项目引用了普查中不存在的管段
+    unknown_manhole_reference  排水许可接驳井、混接点引用了普查中不存在的检查井
+-#}
+with pipes as (
+    select * from {{ ref('stg_census__pipes') }}
+),
+
+manholes as (
+    select * from {{ ref('stg_census__manholes') }}
+),
+
+edges as (
+    select * from {{ ref('int_network_edges') }}
+),
+
+plants as (
+    select * from {{ ref('stg_plants__registry') }}
+),
+
+endpoints as (
+    select segment_id, start_manhole_id as manhole_id, district_code from pipes
+    union all
+    select segment_id, end_manhole_id, district_code from pipes
+),
+
+out_degree as (
+    select from_manhole_id as manhole_id, count(*) as n_out from edges group by 1
+),
+
+anomalies as (
+    select 'cycle' as anomaly_kind, 'manhole' as object_type, c.manhole_id as object_id,
+           c.cycle_id as related_id, 'cycle of ' || cast(c.cycle_size as varchar) || ' manholes' as detail
+    from {{ ref('int_network_cycles') }} as c
+
+    union all
+    select distinct 'dead_end', 'manhole', e.to_manhole_id, null, 'no outgoing sewage pipe'
+    from edges as e
+    left join out_degree as o on o.manhole_id = e.to_manhole_id
+    left join plants as p on p.inlet_manhole_id = e.to_manhole_id
+    where o.manhole_id is null and p.plant_id is null
+
+    union all
+    select 'no_downstream_plant', 'segment', n.segment_id, n.to_manhole_id, 'drains to no plant'
+    from {{ ref('int_segment_network') }} as n
+    where n.downstream_plant_id is null
+
+    union all
+    select distinct 'several_plants', 'manhole', manhole_id, null, 'drains to more than one plant'
+    from {{ ref('int_manhole_plant') }}
+    where drains_to_several_plants
+
+    union all
+    select 'reversed_segment', 'segment', segment_id, from_manhole_id,
+           'drawn against the flow; reoriented by invert elevations'
+    from edges
+    where is_reversed
+
+    union all
+    select 'self_loop', 'segment', segment_id, start_manhole_id, 'starts and ends at the same manhole'
+    from pipes
+    where start_manhole_id = end_manhole_id
+
+    union all
+    select distinct 'missing_manhole', 'manhole', ep.manhole_id, ep.segment_id, 'segment end not in the manhole census'
+    from endpoints as ep
+    left join manholes as m on m.manhole_id = ep.manhole_id
+    where ep.manhole_id is not null and m.manhole_id is null
+
+    union all
+    select 'isolated_manhole', 'manhole', m.manhole_id, null, 'no segment connects to it'
+    from manholes as m
+    where not exists (select 1 from endpoints as ep where ep.manhole_id = m.manhole_id)
+
+    union all
+    select 'plant_inlet_unconnected', 'plant', p.plant_id, p.inlet_manhole_id, 'no sewage pipe reaches the inlet manhole'
+    from plants as p
+    where not exists (select 1 from edges as e where e.to_manhole_id = p.inlet_manhole_id)
+
+    union all
+    select distinct 'unknown_segment_reference', 'inspection', i.batch_id, i.segment_id, 'inspection of a segment not in the census'
+    from {{ ref('stg_inspections__defects') }} as i
+    left join pipes as p on p.segment_id = i.segment_id
+    where p.segment_id is null
+
+    union all
+    select 'unknown_segment_reference', 'misconnection', m.misconnection_id, m.segment_id, 'misconnection on a segment not in the census'
+    from {{ ref('stg_misconnections__points') }} as m
+    left join pipes as p on p.segment_id = m.segment_id
+    where m.segment_id is not null and p.segment_id is null
+
+    union all
+    select 'unknown_segment_reference', 'upgrade_project', ps.project_id, ps.segment_id, 'project lists a segment not in the census'
+    from {{ ref('int_project_segments') }} as ps
+    where not ps.in_census
+
+    union all
+    select 'unknown_manhole_reference', 'drainage_permit', d.permit_no, d.connection_manhole_id,
+           'connection manhole not in the census'
+    from {{ ref('stg_permits__drainage') }} as d
+    left join manholes as m on m.manhole_id = d.connection_manhole_id
+    where m.manhole_id is null
+
+    union all
+    select 'unknown_manhole_reference', 'misconnection', mc.misconnection_id, mc.manhole_id, 'manhole not in the census'
+    from {{ ref('stg_misconnections__points') }} as mc
+    left join manholes as m on m.manhole_id = mc.manhole_id
+    where mc.manhole_id is not null and m.manhole_id is null
+)
+
+select
+    a.anomaly_kind,
+    a.object_type,
+    a.object_id,
+    a.related_id,
+    coalesce(pp.district_code, mh.district_code, pl.district_code)   as district_code,
+    a.detail
+from anomalies as a
+left join pipes as pp on a.object_type = 'segment' and pp.segment_id = a.object_id
+left join manholes as mh on a.object_type = 'manhole' and mh.manhole_id = a.object_id
+left join plants as pl on a.object_type = 'plant' and pl.plant_id = a.object_id
