@@ -1,0 +1,261 @@
+"""Publish the marts: ``published/sewershare.duckdb`` (read-only copy with Chinese column comments) and Parquet
+extracts with manifests under ``extracts/<recipient>/``. Readers never see a partial version and never meet a lock.
+
+1. Through a read-only warehouse connection (``WarehouseResource.reader()``), every relation of schema ``marts``
+   is copied, masked for the recipient, to Parquet (zstd; a GEOMETRY column becomes GeoParquet with its CRS) in a
+   new version directory ``extracts/.versions/<recipient>-<stamp>/``. The connection is then closed.
+2. The copy is checked: no personal value of the raw feeds appears in any extract (leak scan).
+3. The published database is built from those Parquet files into ``published/.sewershare.<stamp>.duckdb`` (so the
+   copy and the extracts are the same data), with ``COMMENT ON`` every table and column, and a
+   ``meta.publication`` table; the connection is closed (checkpointed: no WAL beside it).
+4. Swap: ``os.replace`` puts the new database file in place (analysts holding the old file keep reading it; new
+   connections get the new one), and ``extracts/<recipient>`` — a symbolic link to the current version
+   directory — is replaced by a new link the same way. Older versions beyond ``keep`` are removed.
+
+Any failure before the swap leaves ``published/`` and ``extracts/`` exactly as they were.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import duck
+from pipelines.contracts import load_contracts
+from pipelines.home import DataHome
+from pipelines.publish.docs import MartDoc, mart_docs
+from pipelines.publish.policy import ALL, PERSONAL_VALUES_SQL, Recipient, select_list
+
+Reader = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+STORE_CRS = load_contracts()["census_pipes"].store_crs or "EPSG:4549"
+VERSIONS = ".versions"
+
+
+class PersonalDataLeak(RuntimeError):
+    pass
+
+
+@dataclass
+class Publication:
+    run_id: str
+    generated_at: str
+    published: Path
+    extracts: Path
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def marts(self) -> list[str]:
+        return [m["dataset"] for m in self.manifests]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _comment(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _catalogue(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, str]], dict[str, MartDoc]]:
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
+        "WHERE schema_name = 'marts' AND database_name = current_database() ORDER BY table_name, column_index"
+    ).fetchall()
+    tables = dict(con.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts' "
+        "AND database_name = current_database() UNION ALL SELECT view_name, comment FROM duckdb_views() "
+        "WHERE schema_name = 'marts' AND database_name = current_database()").fetchall())
+    types: dict[str, dict[str, str]] = {}
+    docs: dict[str, MartDoc] = {}
+    for table, col, typ, comment in rows:
+        types.setdefault(table, {})[col] = typ
+        docs.setdefault(table, MartDoc(description=tables.get(table) or "")).columns[col] = comment or ""
+    return types, docs
+
+
+def _write_extracts(con: duckdb.DuckDBPyConnection, version_dir: Path, recipient: Recipient,
+                    marts: list[str] | None) -> tuple[dict[str, dict[str, str]], dict[str, MartDoc],
+                                                      dict[str, list[str]], set[str]]:
+    types, catalogue = _catalogue(con)
+    docs = mart_docs(catalogue)
+    chosen = sorted(types) if marts is None else [m for m in marts if m in types]
+    masked: dict[str, list[str]] = {}
+    for mart in chosen:
+        columns = list(types[mart])
+        select, masked[mart] = select_list(mart, columns, types[mart], recipient,
+                                           docs.get(mart, MartDoc()).meta, geometry_crs=STORE_CRS)
+        target = version_dir / f"{mart}.parquet"
+        con.execute(f"COPY (SELECT {select} FROM marts.\"{mart}\") TO '{target}' "
+                    f"(FORMAT parquet, COMPRESSION zstd)")
+    try:
+        personal = {r[0] for r in con.execute(PERSONAL_VALUES_SQL).fetchall()}
+    except duckdb.CatalogException:
+        personal = set()
+    return {m: types[m] for m in chosen}, docs, masked, personal
+
+
+def _leak_scan(con: duckdb.DuckDBPyConnection, files: dict[str, Path], personal: set[str]) -> list[str]:
+    if not personal:
+        return []
+    con.execute("CREATE OR REPLACE TEMP TABLE personal_values(v VARCHAR)")
+    con.executemany("INSERT INTO personal_values VALUES (?)", [[v] for v in sorted(personal)])
+    leaks = []
+    for mart, path in files.items():
+        cols = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{path}')").fetchall()
+        for col, typ in cols:
+            if typ != "VARCHAR":
+                continue
+            (n,) = con.execute(f"SELECT count(*) FROM '{path}' WHERE \"{col}\" IN (SELECT v FROM personal_values)"
+                               ).fetchone()
+            if n:
+                leaks.append(f"{mart}.{col}: {n} 行含个人信息 rows carry personal values")
+    return leaks
+
+
+def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc], manifests: list[dict],
+                     run_id: str, generated_at: str) -> None:
+    con = duck.connect(path)
+    try:
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA meta")
+        for mart, file in files.items():
+            con.execute(f"CREATE TABLE marts.\"{mart}\" AS SELECT * FROM '{file}'")
+            doc = docs.get(mart, MartDoc())
+            if doc.description:
+                con.execute(f"COMMENT ON TABLE marts.\"{mart}\" IS {_comment(doc.description)}")
+            for col, desc in doc.columns.items():
+                if desc:
+                    try:
+                        con.execute(f"COMMENT ON COLUMN marts.\"{mart}\".\"{col}\" IS {_comment(desc)}")
+                    except duckdb.CatalogException:
+                        pass  # documented but not built (yet): the dictionary runs ahead of the model
+        con.execute("""CREATE TABLE meta.publication (dataset VARCHAR, row_count BIGINT, sha256 VARCHAR,
+                       run_id VARCHAR, generated_at TIMESTAMPTZ, masked_columns VARCHAR[])""")
+        con.executemany("INSERT INTO meta.publication VALUES (?, ?, ?, ?, ?, ?)",
+                        [[m["dataset"], m["row_count"], m["sha256"], run_id, generated_at, m["masked_columns"]]
+                         for m in manifests])
+        con.execute("COMMENT ON TABLE meta.publication IS '发布记录：每个数据集的行数、校验和与发布批次。"
+                    "Publication record: rows, checksum and run of each dataset.'")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _manifest(mart: str, file: Path, types: dict[str, str], doc: MartDoc, masked: list[str], rows: int,
+              recipient: Recipient, run_id: str, generated_at: str) -> dict[str, Any]:
+    geometry = {c: STORE_CRS for c, t in types.items() if t.upper().startswith("GEOMETRY")}
+    return {
+        "dataset": mart,
+        "file": file.name,
+        "format": "parquet",
+        "compression": "zstd",
+        "description": doc.description,
+        "schema": [{"name": c, "type": t, "description": doc.columns.get(c, ""), "masked": c in masked}
+                   for c, t in types.items()],
+        "geometry_columns": geometry,
+        "row_count": rows,
+        "bytes": file.stat().st_size,
+        "sha256": sha256_file(file),
+        "generated_at": generated_at,
+        "run_id": run_id,
+        "recipient": recipient.name,
+        "masked_columns": masked,
+        "source": f"warehouse marts.{mart}",
+    }
+
+
+def _swap_link(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` atomically (a new link renamed over the old one)."""
+    tmp = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
+    os.symlink(os.path.relpath(target, link.parent), tmp)
+    if link.exists() and not link.is_symlink():  # a plain directory from before versioning
+        link.rename(link.with_name(f"{link.name}.pre-versioning"))
+    os.replace(tmp, link)
+
+
+def _prune(versions: Path, prefix: str, keep_names: set[str], keep: int) -> None:
+    candidates = sorted((p for p in versions.glob(f"{prefix}-*") if p.is_dir()), key=lambda p: p.name)
+    for old in candidates[:-keep]:
+        if old.name not in keep_names:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipient: Recipient = ALL,
+            marts: list[str] | None = None, keep: int = 3) -> Publication:
+    """Write a new version of the published copy and of ``extracts/<recipient>`` and swap both in."""
+    home.ensure()
+    run_id = run_id or uuid.uuid4().hex
+    now = dt.datetime.now(dt.timezone.utc)
+    generated_at = now.isoformat(timespec="seconds")
+    stamp = f"{now:%Y%m%dT%H%M%S%f}-{run_id[:8]}"
+    versions = home.extracts / VERSIONS
+    version_dir = versions / f"{recipient.name}-{stamp}"
+    version_dir.mkdir(parents=True)
+    tmp_db = home.published_dir / f".{home.published.stem}.{stamp}.duckdb"
+    try:
+        with reader() as con:
+            types, docs, masked, personal = _write_extracts(con, version_dir, recipient, marts)
+        files = {m: version_dir / f"{m}.parquet" for m in types}
+        check = duck.connect()
+        try:
+            leaks = _leak_scan(check, files, personal)
+            rows = {m: check.execute(f"SELECT count(*) FROM '{f}'").fetchone()[0] for m, f in files.items()}
+        finally:
+            check.close()
+        if leaks:
+            raise PersonalDataLeak("个人信息泄露，未发布 personal data would leak, nothing published:\n- "
+                                   + "\n- ".join(leaks))
+        manifests = []
+        for mart, file in files.items():
+            manifest = _manifest(mart, file, types[mart], docs.get(mart, MartDoc()), masked[mart], rows[mart],
+                                 recipient, run_id, generated_at)
+            (version_dir / f"{mart}.manifest.json").write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+            manifests.append(manifest)
+        (version_dir / "_index.json").write_text(json.dumps(
+            {"recipient": recipient.name, "run_id": run_id, "generated_at": generated_at,
+             "datasets": {m["dataset"]: f"{m['dataset']}.manifest.json" for m in manifests}},
+            ensure_ascii=False, indent=1), encoding="utf-8")
+        if recipient.name == ALL.name:
+            _build_published(tmp_db, files, docs, manifests, run_id, generated_at)
+    except BaseException:
+        shutil.rmtree(version_dir, ignore_errors=True)
+        for leftover in (tmp_db, tmp_db.with_name(tmp_db.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+    if recipient.name == ALL.name:
+        os.replace(tmp_db, home.published)
+    link = home.extracts / recipient.name
+    _swap_link(link, version_dir)
+    _prune(versions, recipient.name, {version_dir.name}, keep)
+    return Publication(run_id=run_id, generated_at=generated_at, published=home.published, extracts=link,
+                       manifests=manifests)
+
+
+def verify_extracts(directory: Path) -> list[str]:
+    """Problems with an extracts directory (empty list when every manifest's size and hash match)."""
+    problems = []
+    for manifest_path in sorted(directory.glob("*.manifest.json")):
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        file = directory / manifest["file"]
+        if not file.exists():
+            problems.append(f"{manifest['dataset']}: {file.name} missing")
+            continue
+        if file.stat().st_size != manifest["bytes"]:
+            problems.append(f"{manifest['dataset']}: size {file.stat().st_size} ≠ {manifest['bytes']}")
+        if sha256_file(file) != manifest["sha256"]:
+            problems.append(f"{manifest['dataset']}: sha256 mismatch")
+    return problems
