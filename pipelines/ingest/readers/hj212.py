@@ -22,8 +22,9 @@ from pipelines.ingest.readers.errors import UnreadableFile
 SOURCE_TABLE = "_ingest_src"
 CRC_TABLE = "_ingest_crc"
 CRC_BATCH = 200_000
-# `##` + 4-digit length + printable ASCII data segment + 4 hex CRC.
-FRAME_RE = r"##\d{4}[\x20-\x7E]*[0-9A-Fa-f]{4}"
+# `##` + 4-digit length + printable ASCII data segment (which always ends with the `CP=&&…&&` block)
+# + 4 hex CRC: a truncated packet fails here.
+FRAME_RE = r"##\d{4}[\x20-\x7E]*&&[0-9A-Fa-f]{4}"
 HEADER_FIELDS = {"qn": "QN", "st": "ST", "cn": "CN", "mn": "MN"}
 
 
@@ -88,7 +89,7 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     # CRC of every framed data segment, vectorised across packets (batches bound the memory).
     reader = con.execute(
         f"SELECT _source_row, _seg FROM {SOURCE_TABLE} WHERE _frame_ok ORDER BY _source_row"
-    ).fetch_record_batch(CRC_BATCH)
+    ).to_arrow_reader(CRC_BATCH)
     rows, crcs = [], []
     for batch in reader:
         segments = batch.column(1).cast(pa.binary()).to_pylist()
