@@ -82,7 +82,7 @@ def build_ingest_asset(contract: Contract) -> AssetsDefinition:
         home = context.resources.home.home
         with context.resources.warehouse.writer() as con:
             try:
-                result = ingest_feed(contract, home, con, run_id=context.run_id)
+                result = ingest_feed(contract, home, con, run_id=context.run.run_id)
             except IngestError as exc:
                 raise Failure(description=str(exc), metadata=result_metadata(exc.result)) from exc
             loaded_ids = [f.file_id for f in result.files if f.status == "loaded" and f.file_id is not None]
