@@ -42,92 +42,97 @@ out_degree as (
 
 anomalies as (
     select 'cycle' as anomaly_kind, 'manhole' as object_type, c.manhole_id as object_id,
-           c.cycle_id as related_id, 'cycle of ' || cast(c.cycle_size as varchar) || ' manholes' as detail
+           c.cycle_id as related_id, mh.district_code,
+           'cycle of ' || cast(c.cycle_size as varchar) || ' manholes' as detail
     from {{ ref('int_network_cycles') }} as c
+    left join manholes as mh on mh.manhole_id = c.manhole_id
 
     union all
-    select distinct 'dead_end', 'manhole', e.to_manhole_id, null, 'no outgoing sewage pipe'
+    select 'dead_end', 'manhole', e.to_manhole_id, min(e.segment_id), min(e.district_code), 'no outgoing sewage pipe'
     from edges as e
     left join out_degree as o on o.manhole_id = e.to_manhole_id
     left join plants as p on p.inlet_manhole_id = e.to_manhole_id
     where o.manhole_id is null and p.plant_id is null
+    group by e.to_manhole_id
 
     union all
-    select 'no_downstream_plant', 'segment', n.segment_id, n.to_manhole_id, 'drains to no plant'
+    select 'no_downstream_plant', 'segment', n.segment_id, n.to_manhole_id, e.district_code, 'drains to no plant'
     from {{ ref('int_segment_network') }} as n
+    inner join edges as e on e.segment_id = n.segment_id
     where n.downstream_plant_id is null
 
     union all
-    select distinct 'several_plants', 'manhole', manhole_id, null, 'drains to more than one plant'
-    from {{ ref('int_manhole_plant') }}
-    where drains_to_several_plants
+    select 'several_plants', 'manhole', mp.manhole_id, min(mp.plant_id), min(mh.district_code), 'drains to more than one plant'
+    from {{ ref('int_manhole_plant') }} as mp
+    left join manholes as mh on mh.manhole_id = mp.manhole_id
+    where mp.drains_to_several_plants
+    group by mp.manhole_id
 
     union all
-    select 'reversed_segment', 'segment', segment_id, from_manhole_id,
+    select 'reversed_segment', 'segment', segment_id, from_manhole_id, district_code,
            'drawn against the flow; reoriented by invert elevations'
     from edges
     where is_reversed
 
     union all
-    select 'self_loop', 'segment', segment_id, start_manhole_id, 'starts and ends at the same manhole'
+    select 'self_loop', 'segment', segment_id, start_manhole_id, district_code, 'starts and ends at the same manhole'
     from pipes
     where start_manhole_id = end_manhole_id
 
     union all
-    select distinct 'missing_manhole', 'manhole', ep.manhole_id, ep.segment_id, 'segment end not in the manhole census'
+    select 'missing_manhole', 'manhole', ep.manhole_id, min(ep.segment_id), min(ep.district_code),
+           'segment end not in the manhole census'
     from endpoints as ep
     left join manholes as m on m.manhole_id = ep.manhole_id
     where ep.manhole_id is not null and m.manhole_id is null
+    group by ep.manhole_id
 
     union all
-    select 'isolated_manhole', 'manhole', m.manhole_id, null, 'no segment connects to it'
+    select 'isolated_manhole', 'manhole', m.manhole_id, null, m.district_code, 'no segment connects to it'
     from manholes as m
     where not exists (select 1 from endpoints as ep where ep.manhole_id = m.manhole_id)
 
     union all
-    select 'plant_inlet_unconnected', 'plant', p.plant_id, p.inlet_manhole_id, 'no sewage pipe reaches the inlet manhole'
+    select 'plant_inlet_unconnected', 'plant', p.plant_id, p.inlet_manhole_id, p.district_code,
+           'no sewage pipe reaches the inlet manhole'
     from plants as p
     where not exists (select 1 from edges as e where e.to_manhole_id = p.inlet_manhole_id)
 
     union all
-    select distinct 'unknown_segment_reference', 'inspection', i.batch_id, i.segment_id, 'inspection of a segment not in the census'
+    select distinct 'unknown_segment_reference', 'inspection', i.batch_id, i.segment_id, cast(null as varchar),
+           'inspection of a segment not in the census'
     from {{ ref('stg_inspections__defects') }} as i
     left join pipes as p on p.segment_id = i.segment_id
     where p.segment_id is null
 
     union all
-    select 'unknown_segment_reference', 'misconnection', m.misconnection_id, m.segment_id, 'misconnection on a segment not in the census'
+    select 'unknown_segment_reference', 'misconnection', m.misconnection_id, m.segment_id, m.district_code,
+           'misconnection on a segment not in the census'
     from {{ ref('stg_misconnections__points') }} as m
     left join pipes as p on p.segment_id = m.segment_id
     where m.segment_id is not null and p.segment_id is null
 
     union all
-    select 'unknown_segment_reference', 'upgrade_project', ps.project_id, ps.segment_id, 'project lists a segment not in the census'
+    select 'unknown_segment_reference', 'upgrade_project', ps.project_id, ps.segment_id, pr.district_code,
+           'project lists a segment not in the census'
     from {{ ref('int_project_segments') }} as ps
+    inner join {{ ref('stg_projects__upgrades') }} as pr on pr.project_id = ps.project_id
     where not ps.in_census
 
     union all
-    select 'unknown_manhole_reference', 'drainage_permit', d.permit_no, d.connection_manhole_id,
+    select 'unknown_manhole_reference', 'drainage_permit', d.permit_no, d.connection_manhole_id, d.district_code,
            'connection manhole not in the census'
     from {{ ref('stg_permits__drainage') }} as d
     left join manholes as m on m.manhole_id = d.connection_manhole_id
     where m.manhole_id is null
 
     union all
-    select 'unknown_manhole_reference', 'misconnection', mc.misconnection_id, mc.manhole_id, 'manhole not in the census'
+    select 'unknown_manhole_reference', 'misconnection', mc.misconnection_id, mc.manhole_id, mc.district_code,
+           'manhole not in the census'
     from {{ ref('stg_misconnections__points') }} as mc
     left join manholes as m on m.manhole_id = mc.manhole_id
     where mc.manhole_id is not null and m.manhole_id is null
 )
 
-select
-    a.anomaly_kind,
-    a.object_type,
-    a.object_id,
-    a.related_id,
-    coalesce(pp.district_code, mh.district_code, pl.district_code)   as district_code,
-    a.detail
-from anomalies as a
-left join pipes as pp on a.object_type = 'segment' and pp.segment_id = a.object_id
-left join manholes as mh on a.object_type = 'manhole' and mh.manhole_id = a.object_id
-left join plants as pl on a.object_type = 'plant' and pl.plant_id = a.object_id
+select anomaly_kind, object_type, object_id, related_id, district_code, detail
+from anomalies
