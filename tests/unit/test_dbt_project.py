@@ -1,0 +1,97 @@
+"""The dbt project as Dagster sees it: lineage from the ingestion assets, checks, documentation.
+Reads the parsed manifest only (no warehouse), so it runs in seconds."""
+from __future__ import annotations
+
+import csv
+import json
+
+from dagster import AssetKey
+
+from pipelines.contracts import load_contracts
+from pipelines.home import DBT_PROJECT_DIR
+from pipelines.transform.assets import dbt_models, dbt_resource
+from pipelines.transform.project import MANIFEST_PATH, prepare_dbt_project
+
+REQUIRED_MARTS = {
+    "pipe_segments", "problem_pipes", "district_progress", "plant_influent_monthly", "city_bod5_kpi",
+    "effluent_compliance_daily", "discharger_profile", "enforcement_monthly", "sewershed_quality",
+    "capacity_screening", "project_portfolio", "network_anomalies",
+}
+
+
+def _manifest() -> dict:
+    prepare_dbt_project()
+    return json.loads(MANIFEST_PATH.read_text())
+
+
+def test_every_feed_is_a_source_mapped_onto_its_ingestion_asset():
+    feeds = set(load_contracts())
+    upstream = {dep.asset_key for spec in dbt_models.specs for dep in spec.deps}
+    raw_keys = {key for key in upstream if key.path[0] == "raw"}
+    assert raw_keys == {AssetKey(["raw", feed]) for feed in feeds}
+    # no dbt asset pretends to be an ingestion table
+    assert not any(spec.key.path[0] == "raw" for spec in dbt_models.specs)
+
+
+def test_marts_are_assets_in_schema_marts_downstream_of_staging():
+    keys = {spec.key for spec in dbt_models.specs}
+    assert {AssetKey(["marts", name]) for name in REQUIRED_MARTS} <= keys
+    staging = {k for k in keys if k.path[0] == "staging"}
+    assert len(staging) >= len(load_contracts())
+    deps = {spec.key: {d.asset_key for d in spec.deps} for spec in dbt_models.specs}
+    assert AssetKey(["intermediate", "int_segment_inspections_scored"]) in deps[AssetKey(["intermediate", "int_segment_condition"])]
+
+
+def test_dbt_tests_surface_as_asset_checks():
+    manifest = _manifest()
+    data_tests = [n for n in manifest["nodes"].values()
+                  if n["resource_type"] == "test" and n.get("attached_node")]
+    checks = list(dbt_models.check_specs)
+    assert len(checks) == len(data_tests)
+    assert any(c.asset_key == AssetKey(["marts", "pipe_segments"]) and c.name.startswith("unique_pipe_segments")
+               for c in checks)
+
+
+def test_every_model_and_seed_is_documented():
+    manifest = _manifest()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "seed"):
+            continue
+        assert node["description"].strip(), node["name"]
+        if node["resource_type"] == "model":
+            assert node["columns"], f"{node['name']}: no documented columns"
+            for column, spec in node["columns"].items():
+                assert spec["description"].strip(), (node["name"], column)
+
+
+def test_unit_tests_cover_cjj181_and_kpis():
+    manifest = _manifest()
+    unit = {u["name"]: u["model"] for u in manifest.get("unit_tests", {}).values()}
+    assert {"cjj181_segment_without_defects", "cjj181_one_defect", "cjj181_defects_1_2_m_apart",
+            "cjj181_mixed_structural_and_functional", "cjj181_k_e_t_with_f_at_least_4"} <= set(unit)
+    assert unit["district_exactly_at_60_pct_on_the_deadline"] == "district_progress"
+    assert unit["bod5_plant_at_exactly_100_mg_l"] == "city_bod5_kpi"
+
+
+def test_every_seed_row_names_its_source():
+    seed_dirs = [DBT_PROJECT_DIR / "seeds", DBT_PROJECT_DIR.parent / "sources" / "reference"]
+    paths = [p for d in seed_dirs for p in d.glob("*.csv")]
+    assert len(paths) >= 10
+    for path in paths:
+        with path.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert rows, path.name
+        assert all(r.get("source", "").strip() for r in rows), path.name
+
+
+def test_cjj181_seed_has_no_grade_the_standard_lacks():
+    with (DBT_PROJECT_DIR / "seeds" / "cjj181_defect_scores.csv").open(encoding="utf-8") as f:
+        grades = {(r["defect_code"], int(r["grade"])) for r in csv.DictReader(f)}
+    assert ("FS", 4) not in grades and ("TL", 3) not in grades and ("FZ", 4) not in grades
+    assert ("PL", 4) in grades and len({code for code, _ in grades}) == 16
+
+
+def test_dbt_resource_uses_this_environments_dbt():
+    resource = dbt_resource()
+    assert resource.dbt_executable.endswith("dbt")
+    assert resource.project_dir == str(DBT_PROJECT_DIR)
