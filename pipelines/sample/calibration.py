@@ -92,8 +92,19 @@ def age_factor(age: np.ndarray) -> np.ndarray:
 
 CODES = ("PL", "BX", "FS", "CK", "QF", "TJ", "TL", "AJ", "CR", "SL", "CJ", "JG", "ZW", "CQ", "SG", "FZ")
 STRUCTURAL = ("PL", "BX", "FS", "CK", "QF", "TJ", "TL", "AJ", "CR", "SL")
-ALLOWED_GRADES = {c: (1, 2, 3, 4) for c in CODES}
-ALLOWED_GRADES.update({"FS": (1, 2, 3), "TL": (1, 2), "AJ": (1, 2, 3), "CR": (1, 2, 3), "FZ": (1, 2, 3)})
+
+
+def _contract_grades() -> dict[str, tuple[int, ...]]:
+    """The grades each code has (CJJ 181-2012), from the inspections contract's grade_for_code rule."""
+    from pipelines.contracts import load_contracts
+
+    for rule in load_contracts()["inspections"].row_rules:
+        if rule["rule"] == "grade_for_code":
+            return {code: tuple(int(g) for g in grades) for code, grades in rule["grades"].items()}
+    raise KeyError("inspections contract has no grade_for_code grades")
+
+
+ALLOWED_GRADES = _contract_grades()
 # PACP observations per CJJ code (mapped with PACP_TO_CJJ) in Miamisburg, per material group.
 PACP_CODE_COUNTS = {
     "RC": {"AJ": 76, "CJ": 20, "CK": 2, "FS": 58, "JG": 130, "PL": 72, "SG": 28, "SL": 74, "ZW": 11},

@@ -176,7 +176,8 @@ def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defe
 
     col = contract.column
     has_code = lambda s: present(s, "defect_code")  # noqa: E731
-    limited = lambda s: np.isin(s.cells["defect_code"].astype(str), ("FS", "TL", "AJ", "CR", "FZ"))  # noqa: E731
+    short_codes = tuple(c for c, g in cal.ALLOWED_GRADES.items() if len(g) < 4)   # FS, TL, AJ, CR, FZ
+    limited = lambda s: np.isin(s.cells["defect_code"].astype(str), short_codes)  # noqa: E731
 
     def bad_grade(r, s, i):
         code = s.cells["defect_code"][i]

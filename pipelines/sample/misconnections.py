@@ -109,6 +109,13 @@ def _menu(ctx: Context, template) -> list[Spoil]:
         mess.spoil_required("district_code"),
         mess.spoil_enum(col("misconnection_type")), mess.spoil_enum(col("severity")),
         mess.spoil_enum(col("rectification_status")),
+        # neither a segment nor a manhole: the row rule names its last field
+        Spoil("manhole_id", "required", apply=_clear_location),
         Spoil("rectified_on", "date_order", apply=_swap_dates("found_on", "rectified_on", text_date_style(template)),
               eligible=lambda s: present(s, "rectified_on")),
     ]
+
+
+def _clear_location(sheet: Sheet, i: int, rng) -> None:
+    sheet.cells["segment_id"][i] = None
+    sheet.cells["manhole_id"][i] = None

@@ -122,7 +122,8 @@ class SpoilPlan:
         self.menu = menu
         self.rate, self.dup_rate, self.blank_rate = rate, dup_rate, blank_rate
         self.next_rule = int(rng.integers(0, len(menu))) if menu else 0
-        self._acc = {"spoil": 0.0, "dup": 0.0, "blank": 0.0}
+        # A head start, so that even a tiny feed (scale 0.01) has a few spoiled rows and one duplicate.
+        self._acc = {"spoil": 2.0, "dup": 1.0, "blank": 1.0}
         self._taken = {"spoil": 0, "dup": 0, "blank": 0}
 
     def _count(self, kind: str, expected: float) -> int:
