@@ -71,12 +71,14 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
         else:
             window = f"AND {part} BETWEEN DATE '{lo}' AND DATE '{hi}'"
     key_list = ", ".join(_q(k) for k in keys)
+    current = f"SELECT rowid AS _rid, _row_hash, {key_list} FROM {table} WHERE _is_current {window}"
+    if con.execute(f"SELECT count(*) FROM ({current} LIMIT 1)").fetchone()[0] == 0:
+        current += " AND false"          # nothing to supersede: spare the join its build side
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CMP_TABLE} AS
         SELECT c._source_row, c._row_hash, cur._rid AS _cur_rid, cur._row_hash AS _cur_hash
         FROM (SELECT _source_row, _row_hash, {key_list} FROM {checked} WHERE _reasons IS NULL) c
-        LEFT JOIN (SELECT rowid AS _rid, _row_hash, {key_list} FROM {table}
-                   WHERE _is_current {window}) cur ON {on}
+        LEFT JOIN ({current}) cur ON {on}
     """)
     new, changed, unchanged = con.execute(f"""
         SELECT count(*) FILTER (WHERE _cur_rid IS NULL),
@@ -92,15 +94,15 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
         """, [at])
     if new or changed:
         cols = [n for n, _ in data_columns(contract)]
-        # Rows land clustered by day, so the zone maps of later appends stay narrow.
-        order = f"c.{_q(contract.partition_by)}, c._source_row" if contract.partition_by else "c._source_row"
+        # Time series land clustered by day, so the zone maps of later appends stay narrow.
+        order = f"ORDER BY c.{_q(contract.partition_by)}" if contract.partition_by else ""
         con.execute(f"""
             INSERT INTO {table}
             SELECT {', '.join('c.' + _q(n) for n in cols)}, ?, ?, c._source_row, c._row_hash,
                    ?::TIMESTAMP, NULL::TIMESTAMP, true
             FROM {checked} c JOIN {CMP_TABLE} m USING (_source_row)
             WHERE m._cur_rid IS NULL OR m._cur_hash <> m._row_hash
-            ORDER BY {order}
+            {order}
         """, [file_id, file_name, at])
     con.execute(f"DROP TABLE {CMP_TABLE}")
     return Applied(new, changed, unchanged)

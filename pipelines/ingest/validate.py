@@ -99,10 +99,13 @@ class Plan:
         expr = self.extract.fields.get(column.name)
         return f"{'CAST(' + _q(expr) + ' AS VARCHAR)' if expr else 'NULL::VARCHAR'} AS {self.raw_sql(column)}"
 
-    def cleaned(self, column: Column) -> str:
+    def folded(self, column: Column) -> str:
         if column.type == "geometry" or column.derived:
-            return f"NULL::VARCHAR AS {v(column.name)}"
-        return f"ss_clean({self.raw_sql(column)}) AS {v(column.name)}"
+            return f"NULL::VARCHAR AS {_q('f__' + column.name)}"
+        return f"ss_fold({self.raw_sql(column)}) AS {_q('f__' + column.name)}"
+
+    def cleaned(self, column: Column) -> str:
+        return f"ss_empty_null({_q('f__' + column.name)}) AS {v(column.name)}"
 
     def typed(self, column: Column) -> list[str]:
         x = v(column.name)
@@ -274,11 +277,12 @@ class Plan:
         raw_cols = [_q(c) for c in ext.raw_columns]
         hash_parts = raw_cols + (["ST_AsWKB(_geom)"] if ext.geometry else [])
         projected = [self.projected(c) for c in self.columns]
-        base_cols = ["_source_row", "_phys", f"hash({', '.join(hash_parts)}) AS _raw_hash"]
-        base_cols += [self.raw_sql(c) for c in self.columns] + [self.cleaned(c) for c in self.columns]
+        fold_cols = ["_source_row", "_phys", f"hash({', '.join(hash_parts)}) AS _raw_hash"]
+        fold_cols += [self.raw_sql(c) for c in self.columns] + [self.folded(c) for c in self.columns]
         if ext.geometry:
-            base_cols.append(f"{ext.geometry} AS _g")
-        base_cols.append(f"{ext.integrity} AS _integrity" if ext.integrity else "[]::VARCHAR[] AS _integrity")
+            fold_cols.append(f"{ext.geometry} AS _g")
+        fold_cols.append(f"{ext.integrity} AS _integrity" if ext.integrity else "[]::VARCHAR[] AS _integrity")
+        base_cols = ["*"] + [self.cleaned(c) for c in self.columns]
 
         parsed = [e for c in self.columns for e in self.parsed(c)]
         typed: list[str] = []
@@ -317,14 +321,18 @@ class Plan:
         outputs = []
         for name, sqltype in data_columns(self.contract):
             outputs.append(f"CAST({t(name)} AS {sqltype}) AS {_q(name)}")
-        hash_struct = ", ".join(f"{_q(name)} := {t(name)}" for name, _ in data_columns(self.contract))
+        # NULL and '' must hash differently: chr(0) stands for NULL (it never occurs in a cell).
+        hash_parts_typed = ", ".join(f"coalesce(CAST({t(name)} AS VARCHAR), chr(0))"
+                                     for name, _ in data_columns(self.contract))
 
         return f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
         WITH source AS (
             SELECT *, {', '.join(projected)} FROM {_q(ext.table)}
+        ), folded AS (
+            SELECT {', '.join(fold_cols)} FROM source
         ), base AS (
-            SELECT {', '.join(base_cols)} FROM source
+            SELECT {', '.join(base_cols)} FROM folded
         ), parsed AS (
             SELECT *, {', '.join(parsed) or 'NULL AS _none0'} FROM base
         ), typed AS (
@@ -334,17 +342,17 @@ class Plan:
         ), flagged AS (
             SELECT *,
                    NOT ({integrity_gate}) OR ({field_bad}) AS _field_bad,
-                   row_number() OVER (PARTITION BY _raw_hash ORDER BY _source_row) > 1 AS _dup_row,
+                   _source_row > min(_source_row) OVER (PARTITION BY _raw_hash) AS _dup_row,
                    CASE WHEN {integrity_gate} AND {self.key_ok()}
-                        THEN row_number() OVER (PARTITION BY {integrity_gate} AND {self.key_ok()}, {key_cols}
-                                                ORDER BY _source_row) > 1
+                        THEN _source_row > min(_source_row) OVER (
+                                 PARTITION BY {integrity_gate} AND {self.key_ok()}, {key_cols})
                         ELSE false END AS _dup_key_any
             FROM typed2
         ), final AS (
             SELECT *, _dup_key_any AND NOT _dup_row AS _dup_key FROM flagged
         )
         SELECT _source_row, _phys, {', '.join(outputs)},
-               md5(CAST(struct_pack({hash_struct}) AS VARCHAR)) AS _row_hash,
+               md5(concat_ws(chr(31), {hash_parts_typed})) AS _row_hash,
                CASE WHEN _field_bad OR _dup_row OR _dup_key
                     THEN list_filter([{', '.join(reason_items)}], x -> x IS NOT NULL) END AS _reasons
         FROM final

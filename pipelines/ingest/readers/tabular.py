@@ -8,6 +8,8 @@ the header that are neither blank nor part of the trailing remarks, numbered 1, 
 """
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from pipelines.contracts import Contract
@@ -19,6 +21,8 @@ from pipelines.ingest.readers.errors import UnreadableFile
 REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期[:：]|制表|审核|负责人|"
               r"联系人|签字|签名|盖章|统计人|数据截[至止]|以上)")
 BLANK_CHARS = "' ' || chr(9) || chr(10) || chr(13) || chr(12288) || chr(160)"
+TAIL_ROWS = 50
+MAX_INLINE_BLANKS = 64
 
 
 def _blank(col: str) -> str:
@@ -26,7 +30,7 @@ def _blank(col: str) -> str:
 
 
 def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str, columns: list[str],
-          *, encoding: str | None = None, what: str = "表格") -> Extract:
+          *, encoding: str | None = None) -> Extract:
     """Find the header of a sheet already in ``source_table`` and define its data records."""
     top = con.execute(
         f"SELECT {', '.join(columns)} FROM {source_table} ORDER BY rowid LIMIT {HEADER_SEARCH_ROWS}"
@@ -57,42 +61,48 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
         raw_columns.append(col)
         raw_headers.append(name)
 
-    all_blank = " AND ".join(_blank(c) for c in columns)
-    filled = " + ".join(f"(NOT {_blank(c)})::INTEGER" for c in columns)
-    # A trailing row holding one merged cell under a header of three or more columns is a remark
-    # ("本表数据截至…", a signature line) even without a marker word.
-    lone_cell = f"({filled}) = 1 AND NOT {_blank(columns[0])}" if len(mapping.positions) >= 3 else "false"
-    first_cell = "coalesce(" + ", ".join(f"nullif(trim({c}, {BLANK_CHARS}), '')" for c in columns) + ")"
+    blank_sql = " AND ".join(_blank(c) for c in columns)
+    blanks = [r[0] for r in con.execute(
+        f"SELECT rowid FROM {source_table} WHERE rowid > {header_rowid} AND {blank_sql} ORDER BY rowid").fetchall()]
+    # The remarks sit below the data: look only at the last non-blank rows, from the bottom up.
+    tail = con.execute(
+        f"SELECT rowid, {', '.join(columns)} FROM {source_table} WHERE rowid > {header_rowid} AND NOT ({blank_sql}) "
+        f"ORDER BY rowid DESC LIMIT {TAIL_ROWS}").fetchall()
+    lone_cell_is_remark = len(mapping.positions) >= 3
+    last_data = header_rowid
+    for rowid, *cells in tail:
+        filled = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+        first = filled[0] if filled else ""
+        lone = len(filled) == 1 and cells[0] is not None and str(cells[0]).strip() != ""
+        if re.match(REMARKS_RE, first) or (lone and lone_cell_is_remark):
+            continue
+        last_data = rowid
+        break
+    blanks = [b for b in blanks if b < last_data]
+
     view = f"{source_table}_data"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {source_table}_rows AS
-        SELECT rowid AS _phys, ({all_blank}) AS _blank,
-               (regexp_matches({first_cell}, '{REMARKS_RE}') OR ({lone_cell})) AS _remarkish
-        FROM {source_table} WHERE rowid > {header_rowid}
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW {view}_ids AS
-        WITH last_data AS (
-            SELECT coalesce(max(_phys), -1) AS p FROM {source_table}_rows WHERE NOT _blank AND NOT _remarkish)
-        SELECT _phys, row_number() OVER (ORDER BY _phys) AS _source_row
-        FROM {source_table}_rows, last_data
-        WHERE NOT _blank AND NOT (_remarkish AND _phys > last_data.p)
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {view} AS
-        SELECT i._source_row, i._phys, {', '.join(f's.{c}' for c in raw_columns) or 'NULL AS _none'}
-        FROM {view}_ids i JOIN {source_table} s ON s.rowid = i._phys
-        ORDER BY i._source_row
-    """)
-    rows_read, rows_blank = con.execute(f"""
-        SELECT (SELECT count(*) FROM {view}),
-               (SELECT count(*) FROM {source_table}_rows
-                WHERE _blank AND _phys < (SELECT coalesce(max(_phys), -1) FROM {view}))
-    """).fetchone()
+    if len(blanks) <= MAX_INLINE_BLANKS:
+        # Record number = sheet row - header row - blank rows above it (no sort, no copy).
+        shift = " + ".join(f"(rowid > {b})::BIGINT" for b in blanks) or "0"
+        skip = f"AND rowid NOT IN ({', '.join(map(str, blanks))})" if blanks else ""
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW {view} AS
+            SELECT rowid - {header_rowid} - ({shift}) AS _source_row, rowid AS _phys, {', '.join(raw_columns) or 'NULL AS _none'}
+            FROM {source_table} WHERE rowid > {header_rowid} AND rowid <= {last_data} {skip}
+        """)
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {view}_t AS
+            SELECT row_number() OVER (ORDER BY rowid) AS _source_row, rowid AS _phys, {', '.join(raw_columns) or 'NULL AS _none'}
+            FROM {source_table} WHERE rowid > {header_rowid} AND rowid <= {last_data} AND NOT ({blank_sql})
+        """)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_t")
+    rows_read = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    rows_blank = len(blanks)
     return Extract(
         table=view, source_table=source_table, raw_columns=raw_columns, raw_headers=raw_headers,
         fields={name: columns[pos] for name, pos in mapping.positions.items()},
         headers=dict(mapping.headers), rows_read=rows_read, rows_blank=rows_blank,
         header_row=header_index + 1, encoding=encoding,
-        temp_tables=[view, f"{view}_ids", f"{source_table}_rows", source_table],
+        temp_tables=[view, f"{view}_t", source_table],
     )
