@@ -102,6 +102,15 @@ def write_census(ctx: Context, net: Network) -> Census:
     return Census(net=net, node_ids=node_ids, seg_ids=seg_ids, missing_manhole=missing, roads=roads)
 
 
+def _district_cells(rng, code: str, style: str, n: int) -> np.ndarray:
+    """The district as the census writes it; half of 玉环's features come from the pre-2017 base
+    map and say 玉环县 or 331021."""
+    old = (code == "331083") & (rng.random(n) < 0.5)
+    old_style = np.where(rng.random(n) < 0.5, "code", "name")
+    return np.array([fmt_district(code, str(s) if o else style, bool(o)) for o, s in zip(old, old_style)],
+                    dtype=object)
+
+
 def _geometry_text(shapefile: bool, kind: str, coords: list[np.ndarray], decimals: int) -> np.ndarray:
     if not shapefile:
         arr = line_geometries(*coords, decimals) if kind == "line" else point_geometries(*coords, decimals)
@@ -160,8 +169,7 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, gx, gy, decim
     reported_cells = mess.date_cells(reported, rng, date_style, mess.TEXT_DATE_STYLES, other_share=0.03,
                                      fullwidth_share=0.01)
     district_style = ("name", "short", "code")[int(rng.integers(0, 3))]
-    old_yuhuan = (d.code == "331083") & (rng.random(m) < 0.5)
-    district_cells = np.array([fmt_district(d.code, district_style, bool(o)) for o in old_yuhuan], dtype=object)
+    district_cells = _district_cells(rng, d.code, district_style, m)
     num = (lambda v: f"{v:.3f}") if shapefile else (lambda v: round(float(v), 3))
 
     cells = {
@@ -242,15 +250,13 @@ def _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, s
     roots = net.parent < 0
     node_road = np.where(roots, f"{d.short}污水处理厂厂区", node_road)
     district_style = ("name", "short", "code")[int(rng.integers(0, 3))]
-    old_yuhuan = (d.code == "331083") & (rng.random(len(keep)) < 0.5)
     cells = {
         "manhole_id": node_ids[keep],
         "manhole_type": net.node_type[keep],
         "ground_elevation_m": np.array([num(v) for v in net.ground[keep]], dtype=object),
         "depth_m": np.array([num(v) for v in depth[keep]], dtype=object),
         "road_name": node_road[keep].astype(object),
-        "district_code": np.array([fmt_district(d.code, district_style, bool(o)) for o in old_yuhuan],
-                                  dtype=object),
+        "district_code": _district_cells(rng, d.code, district_style, len(keep)),
         "geometry": _geometry_text(shapefile, "point", [gx[keep], gy[keep]], decimals),
     }
     sheet = Sheet(MANHOLE_COLUMNS + ["geometry"], cells)
@@ -268,7 +274,7 @@ def _write_geo(ctx, feed, stem, shapefile, crs, crs_in_file, headers, sheet) -> 
     if shapefile:
         path, truth = ctx.new_file(feed, f"{stem}.zip", "shapefile_zip", encoding="utf-8", crs=crs)
         sheet.finish(truth)
-        write_shapefile_zip(path, stem, crs, headers, sheet, dt.date(2023, 12, 28))
+        write_shapefile_zip(path, stem, crs, headers, sheet, dt.date(2023, 12, 28), con=ctx.projector.con)
     else:
         path, truth = ctx.new_file(feed, f"{stem}.geojson", "geojson", encoding="utf-8", crs=crs)
         sheet.finish(truth)

@@ -89,6 +89,7 @@ def number_text(values: np.ndarray, decimals: int, rng: np.random.Generator,
 
 
 PIPE_SIZE_STYLES = ("DN", "d", "mm", "bare", "number")
+SHORT_ALIAS = {"331099": "湾区"}      # an alias of districts.csv
 
 
 def fmt_pipe_size(diameter: int, box_w: int, box_h: int, style: str):
@@ -115,7 +116,7 @@ def fmt_district(code: str, style: str, old_yuhuan: bool = False) -> str:
     if style == "code":
         return d.code
     if style == "short":
-        return d.short
+        return SHORT_ALIAS.get(code, d.short)
     return d.name
 
 

@@ -169,19 +169,13 @@ def _concat(parts: list, n: int) -> pa.Array:
     return pc.binary_join_element_wise(*arrays, "")
 
 
-def write_geojson(path: Path, layer: str, crs: str | None, headers: list[str], sheet: Sheet) -> None:
-    """One feature per record. The sheet's ``geometry`` column holds GeoJSON geometry text (None =
-    a feature without geometry); ``headers`` name the other columns, in order."""
-    n = len(sheet.order)
+def write_geojson(path: Path, layer: str, crs: str | None, headers: list[str], sheet: Sheet,
+                  block: int = 10_000) -> None:
+    """One feature per record, assembled with Arrow string kernels a block of rows at a time (so
+    memory does not grow with the district). The sheet's ``geometry`` column holds GeoJSON geometry
+    text (None = a feature without geometry); ``headers`` name the other columns, in order."""
     names = [name for name in sheet.names if name != "geometry"]
-    parts: list = ['{"type":"Feature","properties":{']
-    for k, (name, header) in enumerate(zip(names, headers, strict=True)):
-        parts.append(("," if k else "") + '"' + header + '":')
-        parts.append(json_literals(sheet.column(name)))
-    parts.append('},"geometry":')
-    parts.append(pc.fill_null(pa.array(list(sheet.column("geometry")), type=pa.string()), "null"))
-    parts.append("}")
-    features = _concat(parts, n)
+    order = np.asarray(sheet.order, dtype=np.int64)
     head = '{\n"type": "FeatureCollection",\n"name": "' + layer + '",\n'
     if crs:
         head += '"crs": { "type": "name", "properties": { "name": "urn:ogc:def:crs:' + crs.replace(":", "::") + \
@@ -189,7 +183,18 @@ def write_geojson(path: Path, layer: str, crs: str | None, headers: list[str], s
     head += '"features": [\n'
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(head)
-        fh.write(",\n".join(features.to_pylist()))
+        for start in range(0, len(order), block):
+            rows = order[start:start + block]
+            parts: list = ['{"type":"Feature","properties":{']
+            for k, (name, header) in enumerate(zip(names, headers, strict=True)):
+                parts.append(("," if k else "") + '"' + header + '":')
+                parts.append(json_literals(sheet.cells[name][rows]))
+            parts.append('},"geometry":')
+            parts.append(pc.fill_null(pa.array(list(sheet.cells["geometry"][rows]), type=pa.string()), "null"))
+            parts.append("}")
+            if start:
+                fh.write(",\n")
+            fh.write(",\n".join(_concat(parts, len(rows)).to_pylist()))
         fh.write("\n]\n}\n")
 
 
@@ -197,7 +202,7 @@ def write_geojson(path: Path, layer: str, crs: str | None, headers: list[str], s
 # Zipped Shapefile (DuckDB spatial → GDAL)
 
 def write_shapefile_zip(path: Path, layer: str, crs: str, headers: list[str], sheet: Sheet,
-                        stamp: dt.date) -> None:
+                        stamp: dt.date, con=None) -> None:
     """Attributes are written as text (DBF); the sheet's ``geometry`` column holds WKT (None = a
     record without geometry)."""
     names = [name for name in sheet.names if name != "geometry"]
@@ -207,16 +212,18 @@ def write_shapefile_zip(path: Path, layer: str, crs: str, headers: list[str], sh
     table = pa.table(data)
     tmpdir = Path(tempfile.mkdtemp(prefix="sewershare_shp_"))
     try:
-        con = duck.connect()
+        own = con is None
+        con = duck.connect() if own else con
         try:
             con.register("features", table)
             cols = ", ".join(f'"{h}"' for h in headers)
-            con.execute(f"CREATE TABLE t AS SELECT {cols}, ST_GeomFromText(__wkt) AS geom FROM features")
             shp = tmpdir / f"{layer}.shp"
-            con.execute(f"COPY t TO '{shp}' (FORMAT GDAL, DRIVER 'ESRI Shapefile', SRS '{crs}', "
-                        "LAYER_CREATION_OPTIONS 'ENCODING=UTF-8')")
+            con.execute(f"COPY (SELECT {cols}, ST_GeomFromText(__wkt) AS geom FROM features) TO '{shp}' "
+                        f"(FORMAT GDAL, DRIVER 'ESRI Shapefile', SRS '{crs}', LAYER_CREATION_OPTIONS 'ENCODING=UTF-8')")
+            con.unregister("features")
         finally:
-            con.close()
+            if own:
+                con.close()
         dbf = tmpdir / f"{layer}.dbf"
         raw = bytearray(dbf.read_bytes())
         # DBF header bytes 1-3: date of last update (YY since 1900, MM, DD): fix it for same bytes.
