@@ -422,8 +422,9 @@ def test_discharger_profile_flags(built):
     assert (a["downstream_plant_id"], a["declared_plant_id"], a["plant_disagrees"]) == ("P01", "P03", True)
     assert a["permit_expiring_soon"] and not a["has_no_valid_permit"]
     assert (b["downstream_plant_id"], b["declared_plant_id"], b["plant_disagrees"]) == ("P02", "P02", False)
-    # B's second case was dismissed: one violation, not a repeat offender.
-    assert (b["enforcement_cases"], b["violation_cases"], b["is_repeat_offender"]) == (2, 1, False)
+    # B's second case (245 days later) was dismissed: still a case, so a repeat offender; no fine for it.
+    assert (b["enforcement_cases"], b["violation_cases"], b["is_repeat_offender"]) == (2, 1, True)
+    assert b["penalties_yuan"] == 100000.0 and b["last_violation_on"] == date(2025, 2, 10)
     # C: expired permit at an unknown manhole, two cases 260 days apart.
     assert c["has_no_valid_permit"] and c["is_repeat_offender"] and c["downstream_plant_id"] is None
     assert c["penalties_yuan"] == 25000.0 and c["last_violation_on"] == date(2024, 11, 20)

@@ -3,7 +3,8 @@
   downstream_plant_id：从有效（否则最近到期的）排水许可的接驳井沿管网追踪到的污水处理厂；
   declared_plant_id：排污许可申报的受纳污水处理厂；两者都有且追踪结果中不含申报厂时 plant_disagrees。
   标志：无有效许可（报告日既无有效排水许可也无有效排污许可）、屡犯（var repeat_offender_window_days 天内
-  至少两起未被“不予处罚”的案件）、许可将在 var permit_expiry_warning_days 天内到期。
+  至少两起案件；“不予处罚”也计入，因为《行政处罚法》第三十三条的不予处罚通常是违法行为轻微并及时改正，
+  违法事实仍成立）、许可将在 var permit_expiry_warning_days 天内到期。
   One row per credit code: permits with validity, connection manhole, traced vs declared plant,
   enforcement history and flags, on the reporting date.
 -#}
@@ -104,7 +105,6 @@ case_gaps as (
         {{ dbt.datediff('lag(inspected_on) over (partition by credit_code order by inspected_on)', 'inspected_on', 'day') }}
                                                                          as days_since_previous
     from cases
-    where is_violation
 ),
 
 case_summary as (
@@ -113,7 +113,7 @@ case_summary as (
         count(*)                                                         as enforcement_cases,
         count(case when c.is_violation then 1 end)                       as violation_cases,
         coalesce(sum(c.penalty_yuan), 0)                                 as penalties_yuan,
-        max(case when c.is_violation then c.inspected_on end)            as last_violation_on,
+        max(c.inspected_on)                                              as last_violation_on,
         max(c.subject_name)                                              as subject_name,
         max(c.district_code)                                             as district_code
     from cases as c
