@@ -1,0 +1,117 @@
+"""The scale-0.01 sample (pipelines.sample) loaded feed by feed and compared with sample_truth.json:
+per-file accounting, the quarantine exactly (same rows, same (field, rule) pairs), corrections with
+history, a second run that loads nothing and a renamed copy that is skipped."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines import duck
+from pipelines.contracts import FEEDS, load_contracts
+from pipelines.home import DataHome
+from pipelines.ingest import ingest_feed
+
+sample = pytest.importorskip("pipelines.sample")
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sample001")
+    truth = sample.generate(root, scale=0.01, seed=42, progress=False)
+    home = DataHome(root).ensure()
+    con = duck.connect(home.warehouse)
+    try:
+        results = {feed: ingest_feed(load_contracts()[feed], home, con, "first") for feed in FEEDS}
+    finally:
+        con.close()
+    return home, truth, results
+
+
+def _query(home, sql, params=None):
+    con = duck.connect(home.warehouse, read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_file_is_accounted_for(loaded):
+    home, truth, results = loaded
+    registry = {(feed, name): (read, loaded_, quarantined, status) for feed, name, read, loaded_, quarantined, status
+                in _query(home, "SELECT feed, file_name, rows_read, rows_loaded, rows_quarantined, status "
+                                "FROM audit.file_registry")}
+    broken = {Path(b["path"]).name for b in truth.get("broken_files", []) if "path" in b}
+    for file in truth["files"]:
+        name = Path(file["path"]).name
+        read, loaded_, quarantined, status = registry[(file["feed"], name)]
+        if name in broken:
+            assert status == "rejected"
+            continue
+        assert status == "loaded", name
+        assert read == file["data_rows"], name
+        assert read == loaded_ + quarantined, name
+    assert len(registry) == len(truth["files"])
+    for feed, result in results.items():
+        assert result.balanced and not result.files_failed, feed
+    assert not [p for feed in FEEDS for p in home.landing_for(feed).iterdir()]
+
+
+def test_quarantine_matches_the_truth_exactly(loaded):
+    home, truth, _ = loaded
+    got: dict[tuple[str, str], dict[int, list]] = {}
+    for feed in FEEDS:
+        for name, row, reasons in _query(home, f"SELECT _source_file, _source_row, reasons FROM quarantine.{feed}"):
+            got.setdefault((feed, name), {})[row] = sorted((r["field"], r["rule"]) for r in reasons)
+    expected: dict[tuple[str, str], dict[int, list]] = {}
+    for file in truth["files"]:
+        rows = {r["row"]: sorted((x["field"], x["rule"]) for x in r["reasons"]) for r in file["invalid_rows"]}
+        if rows:
+            expected[(file["feed"], Path(file["path"]).name)] = rows
+    assert got == expected
+
+
+def test_every_reason_has_both_languages(loaded):
+    home, _, _ = loaded
+    for feed in FEEDS:
+        for name, row, reasons in _query(home, f"SELECT _source_file, _source_row, reasons FROM quarantine.{feed}"):
+            for r in reasons:
+                assert name in r["message_zh"] and f"第{row}行" in r["message_zh"]
+                assert name in r["message_en"] and f"row {row}" in r["message_en"]
+
+
+def test_corrections_supersede_and_history_keeps_the_old_version(loaded):
+    home, truth, _ = loaded
+    assert truth["corrections"], "the sample should carry corrections"
+    contracts = load_contracts()
+    for correction in truth["corrections"]:
+        contract = contracts[correction["feed"]]
+        name = Path(correction["file"]).name
+        originals = {Path(o).name for o in correction.get("originals", [])}
+        for key in correction["keys"]:
+            where = " AND ".join(f'"{k}" = ?' for k in contract.primary_key)
+            versions = _query(home, f"SELECT _source_file, _is_current, _valid_to IS NULL FROM raw.{contract.feed} "
+                                    f"WHERE {where} ORDER BY _valid_from", list(key))
+            assert versions[-1] == (name, True, True), (name, key, versions)
+            assert len(versions) >= 2, (name, key)
+            assert all(not current and not open_ for _, current, open_ in versions[:-1])
+            if originals:
+                assert {v[0] for v in versions[:-1]} <= originals
+
+
+def test_second_run_loads_nothing_and_a_renamed_copy_is_skipped(loaded):
+    home, truth, _ = loaded
+    con = duck.connect(home.warehouse)
+    try:
+        again = {feed: ingest_feed(load_contracts()[feed], home, con, "second") for feed in FEEDS}
+        assert all(r.files == [] for r in again.values())
+
+        archived = sorted((home.archive / "plant_lab").iterdir())[0]
+        shutil.copy(archived, home.landing_for("plant_lab") / ("重新报送_" + archived.name))
+        [copy] = ingest_feed(load_contracts()["plant_lab"], home, con, "third").files
+        assert copy.status == "skipped_duplicate" and copy.rows_loaded == 0
+        before = con.execute("SELECT count(*) FROM raw.plant_lab").fetchone()[0]
+        assert before == con.execute("SELECT count(*) FROM raw.plant_lab WHERE _file_id <> ?",
+                                     [copy.file_id]).fetchone()[0]
+    finally:
+        con.close()
+
