@@ -44,7 +44,7 @@ def build_publish_assets(mart_keys: Mapping[str, AssetKey] | None = None,
                             home: HomeResource) -> MaterializeResult:
         data_home = home.home
         assert_gate(data_home, gate)
-        publication = publish(data_home, warehouse.reader, run_id=context.run_id, recipient=ALL)
+        publication = publish(data_home, warehouse.reader, run_id=context.run.run_id, recipient=ALL)
         if reports:
             write_reports(data_home, warehouse.reader)
         return MaterializeResult(metadata={

@@ -115,7 +115,7 @@ def select_list(mart: str, columns: list[str], types: dict[str, str], recipient:
 
 
 # Values that are personal in the raw feeds: an extract must not contain any of them (leak scan).
-PERSONAL_VALUES_SQL = """
+PERSONAL_VALUES_SQL = r"""
 SELECT DISTINCT v FROM (
     SELECT unnest(regexp_split_to_array(officer_names, '[,，;；、/\s]+')) AS v FROM raw.enforcement_current
     UNION ALL SELECT contact_phone FROM raw.enforcement_current

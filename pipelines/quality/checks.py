@@ -7,6 +7,7 @@ a check's read-only connection is closed before the next writer (ingestion, dbt)
 Resources: ``warehouse`` (WarehouseResource) and ``home`` (HomeResource).
 """
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,9 @@ from dagster import (
 from pipelines.contracts import FEEDS
 from pipelines.home import EXPECTATIONS_DIR
 from pipelines.quality.domain import mart_checks, raw_checks
-from pipelines.quality.evaluate import AssetChecks, evaluate_asset
+from pipelines.quality.evaluate import AssetChecks, evaluate_asset, reader_for
 from pipelines.quality.results import CheckOutcome
+from pipelines.quality.store import dumps
 from pipelines.quality.suites import load_suites
 from pipelines.resources import HomeResource, WarehouseResource
 
@@ -62,7 +64,8 @@ def to_check_result(outcome: CheckOutcome) -> AssetCheckResult:
             f"{f.unexpected_count if f.unexpected_count is not None else '—'} 行"
             + (" (沿用 carried)" if f.carried else "") + (f" — {f.exception}" if f.exception else "")
             for f in failed))
-        metadata["sample_values"] = MetadataValue.json({f.label: f.samples for f in failed if f.samples})
+        metadata["sample_values"] = MetadataValue.json(
+            json.loads(dumps({f.label: f.samples for f in failed if f.samples})))
     severity = AssetCheckSeverity.ERROR if outcome.severity == "ERROR" else AssetCheckSeverity.WARN
     return AssetCheckResult(asset_key=AssetKey(list(outcome.asset_key)), check_name=outcome.check,
                             passed=outcome.passed, severity=severity, metadata=metadata,
@@ -102,7 +105,7 @@ def _asset_checks_definition(checks: AssetChecks, raw_keys: Mapping[str, AssetKe
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
                 home: HomeResource) -> Iterator[AssetCheckResult]:
         selected = [k.name for k in context.selected_asset_check_keys]
-        for outcome in evaluate_asset(home.home, warehouse.reader, checks, run_id=context.run_id,
+        for outcome in evaluate_asset(home.home, reader_for(warehouse), checks, run_id=context.run.run_id,
                                       selected=selected):
             (context.log.info if outcome.passed else context.log.warning)(outcome.message())
             yield to_check_result(outcome)

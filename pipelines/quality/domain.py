@@ -112,7 +112,9 @@ def raw_checks() -> list[DomainCheck]:
             description_zh="管段按绘制方向构成闭合环路（水流无出路或方向错误）",
             reads=(pipes,), python=_network_cycles),
         DomainCheck(
-            name="network_isolated_manholes", target="raw.census_manholes", severity="WARN",
+            # attached to census_pipes, not census_manholes: each reads the other, and a check that reads
+            # another asset waits for that asset's blocking checks, so the pair would wait for each other
+            name="network_isolated_manholes", target="raw.census_pipes", severity="WARN",
             description_zh="检查井未连接任何管段（孤立井）",
             reads=(pipes, manholes),
             sql=f"""SELECT m.manhole_id, m.district_code FROM {manholes} m

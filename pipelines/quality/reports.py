@@ -206,12 +206,10 @@ def build_data_docs(home: DataHome, expectations_dir: Path = EXPECTATIONS_DIR) -
     )
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    from pipelines.quality.runner import _adapt
+    from pipelines.quality.runner import _adapt, ephemeral_context
 
     site_dir = home.reports / "data_docs"
-    context = gx.get_context(mode="ephemeral")
-    for name in list(context.get_config().data_docs_sites or {}):
-        context.delete_data_docs_site(name)
+    context = ephemeral_context()
     context.add_data_docs_site("sewershare", {
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},

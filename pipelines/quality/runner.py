@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import tempfile
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -37,6 +38,16 @@ _UNIQUE = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_u
 def prepare_connection(con: duckdb.DuckDBPyConnection) -> None:
     """Temporary macros work on read-only connections too."""
     con.execute(CREDIT_CODE_SQL_MACRO.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+
+
+def ensure_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("LOAD spatial")
+    except duckdb.Error:  # not yet installed from the pinned wheel in this environment
+        from pipelines import duck
+
+        duck.install_extensions()
+        con.execute("LOAD spatial")
 
 
 def describe(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
@@ -72,6 +83,8 @@ def schema_finding(suite: Suite, types: dict[str, str]) -> Finding:
 def _select_sql(suite: Suite, types: dict[str, str], con: duckdb.DuckDBPyConnection) -> tuple[str, list[str]]:
     """The batch SELECT: the relation's columns, geometry as its type name, plus the suite's derived columns.
     Derived columns whose inputs are missing are dropped (the schema finding reports the break)."""
+    if any(t.upper().startswith("GEOMETRY") for t in types.values()) or "ST_" in " ".join(suite.derived.values()):
+        ensure_spatial(con)
     derived = {}
     dropped = []
     for name, expr in suite.derived.items():
@@ -123,6 +136,22 @@ def _adapt(exp: dict[str, Any], suite: Suite, types: dict[str, str]) -> dict[str
     return exp
 
 
+def ephemeral_context():
+    """An ephemeral GE context without the default data docs site, whose temporary folder would be left
+    behind in /tmp on every run."""
+    import shutil
+
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    for name, site in list((context.get_config().data_docs_sites or {}).items()):
+        base = (site.get("store_backend") or {}).get("base_directory")
+        context.delete_data_docs_site(name)
+        if base and base.startswith(tempfile.gettempdir()):
+            shutil.rmtree(base, ignore_errors=True)
+    return context
+
+
 class _Gx:
     """One ephemeral GE context per process: creating it costs about a second."""
 
@@ -131,7 +160,7 @@ class _Gx:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
-        self.context = gx.get_context(mode="ephemeral")
+        self.context = ephemeral_context()
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = self.context.data_sources.add_pandas("warehouse_batches")
         self.asset = source.add_dataframe_asset("batch")
