@@ -99,9 +99,6 @@ def write_inspections(ctx: Context, census: Census) -> dict:
     seg_ids[orphan] = [f"GD{d.code}9{k:05d}" for k in rng.integers(0, 99999, int(orphan.sum()))]
 
     structural = np.isin(codes, cal.STRUCTURAL) & has_defect & (grade >= 3)
-    problem = np.zeros(n_ins, dtype=bool)
-    problem[seg_of_row[structural]] = True
-    problem &= ~orphan
 
     n_batches = int(np.clip(round(n_rows / ROWS_PER_BATCH), 2, 60))
     bounds = np.linspace(0, n_ins, n_batches + 1).astype(int)
@@ -110,9 +107,15 @@ def write_inspections(ctx: Context, census: Census) -> dict:
         if hi <= lo:
             continue
         rows = np.flatnonzero((seg_of_row >= lo) & (seg_of_row < hi))
-        _write_batch(ctx, d, b, rows, seg_ids[seg_of_row[rows]], days[seg_of_row[rows]],
-                     ins_len[seg_of_row[rows]], codes[rows], grade[rows], has_defect[rows], position[rows],
-                     dlen[rows], orphan[seg_of_row[rows]], net.diameter[chosen][seg_of_row[rows]])
+        spoiled = _write_batch(ctx, d, b, rows, seg_ids[seg_of_row[rows]], days[seg_of_row[rows]],
+                               ins_len[seg_of_row[rows]], codes[rows], grade[rows], has_defect[rows],
+                               position[rows], dlen[rows], orphan[seg_of_row[rows]],
+                               net.diameter[chosen][seg_of_row[rows]])
+        structural[rows[spoiled]] = False
+    # problem segments: a structural defect of grade 3–4 in a row that reached the warehouse intact
+    problem = np.zeros(n_ins, dtype=bool)
+    problem[seg_of_row[structural]] = True
+    problem &= ~orphan
     return {"segments": census.seg_ids[chosen][problem], "dates": days[problem],
             "inspected_length_m": float(net.length[chosen].sum()), "rows": n_rows}
 
@@ -129,7 +132,8 @@ def _distinct_positions(pos_dm: np.ndarray, k: np.ndarray, seg: np.ndarray) -> n
 
 
 def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defect, position, dlen, orphan,
-                 diameter) -> None:
+                 diameter) -> np.ndarray:
+    """Write one batch; returns the positions (within ``rows``) of the rows it spoiled."""
     rng = ctx.rng("inspections", d.code, "batch", b)
     contract = ctx.contracts["inspections"]
     n = len(rows)
@@ -211,6 +215,7 @@ def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defe
                                   spacer=rng.random() < 0.5, sheet_name="检测结果")
     sheet.finish(truth)
     ctx.delivered(path, last_day + dt.timedelta(days=7))
+    return np.array(sorted(sheet.reasons), dtype=np.int64)
 
 
 def pick_headers_for(contract, rng):

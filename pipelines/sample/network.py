@@ -205,8 +205,9 @@ def build(rng: np.random.Generator, district: District, n_segments: int, plants:
     run_industrial[order[: int(np.searchsorted(cum, district.industrial_share)) + 1]] = True
     run_industrial &= branch_size > 0
     industrial_node = np.where(branch >= 0, run_industrial[np.maximum(branch, 0)], False)
-    if plants and all(p["industrial"] for p in plants):
-        industrial_node[:] = True
+    # an industrial plant's whole catchment is a park
+    industrial_tree = np.array([bool(p["industrial"]) for p in plants])
+    industrial_node |= industrial_tree[tree]
     industrial = industrial_node[seg_node]
 
     # Install years: one per street run; the core (trunks, first laterals) is older, outskirts and
@@ -220,9 +221,12 @@ def build(rng: np.random.Generator, district: District, n_segments: int, plants:
     year = np.clip(year, 1960, AS_OF.year)
 
     material = cal.materials(rng, year, diameter)
-    box = (diameter >= 800) & (year < 2002) & (rng.random(len(seg_node)) < cal.BOX_CULVERT_SHARE_OLD_TRUNK)
-    box_w = np.where(box, diameter + 100 * rng.integers(0, 3, len(seg_node)), 0)
-    box_h = np.where(box, box_w - 100 * rng.integers(1, 4, len(seg_node)), 0)
+    # old trunks (and old large sewers) are often brick or concrete box culverts, B×H in mm
+    old_trunk = ((level[seg_node] == 0) | (diameter >= 800)) & (year < 2002)
+    seg_run = run[seg_node]
+    box = old_trunk & (rng.random(n_runs) < cal.BOX_CULVERT_SHARE_OLD_TRUNK)[seg_run]   # whole streets
+    box_w = np.where(box, np.maximum(diameter, 800) + 100 * rng.integers(0, 3, n_runs)[seg_run], 0)
+    box_h = np.where(box, box_w - 100 * rng.integers(1, 4, n_runs)[seg_run], 0)
     material = np.where(box, np.where(rng.random(len(seg_node)) < 0.25, "BRICK", "RC"), material)
     diameter = np.where(box, 0, diameter)
     combined = (~industrial) & (year < 2000) & (rng.random(len(seg_node)) < district.combined_share)

@@ -55,41 +55,41 @@ def write_projects(ctx: Context, census: Census, problems: dict, count: int) -> 
     done = rng.random(count) < d.upgrade_done
     status = np.where(done, np.where(rng.random(count) < 0.5, 2, 3),
                       rng.choice([0, 1, 4], size=count, p=[0.35, 0.55, 0.10]))
-    # the first projects of every district cover every status (the ledger has them all)
-    status[: min(count, 5)] = np.arange(min(count, 5))
-
     today = np.datetime64(AS_OF)
     n = count
+    # a repair cannot start before the inspection that found its problem (+20 days)
+    earliest = np.array([first + 20 if first is not None else today - 2000 for first in first_date],
+                        dtype="datetime64[D]")
+    # every status appears: the least constrained projects of each district take them in turn
+    # (the rotation differs by district so that tiny samples still show all five city-wide)
+    forced = np.argsort(earliest, kind="stable")[: min(n, 5)]
+    offset = int(d.code[-2:]) % 5
+    status[forced] = (np.arange(len(forced)) + offset) % 5
+
     planned_start = np.empty(n, dtype="datetime64[D]")
     planned_end = np.empty(n, dtype="datetime64[D]")
     actual_start = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     actual_end = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+
+    def between(lo, hi):
+        return lo + int(rng.integers(0, int((hi - lo).astype(int)) + 1))
+
     for i in range(n):
-        s = status[i]
-        if s in (2, 3):
-            actual_end[i] = today - int(rng.integers(5, 450))
-            actual_start[i] = actual_end[i] - int(rng.integers(60, 400))
-            planned_start[i] = actual_start[i] - int(rng.integers(-20, 60))
-        elif s in (1, 4):
-            actual_start[i] = today - int(rng.integers(10, 420))
-            planned_start[i] = actual_start[i] - int(rng.integers(-20, 60))
+        lo = earliest[i]
+        if status[i] in (2, 3) and lo > today - 70:
+            status[i] = 1                             # found too recently to be finished
+        if status[i] in (1, 4) and lo > today - 10:
+            status[i] = 0                             # found too recently to have started
+        s_ = status[i]
+        if s_ in (2, 3):
+            actual_start[i] = between(max(lo, today - 850), today - 70)
+            actual_end[i] = actual_start[i] + int(rng.integers(60, int((today - actual_start[i]).astype(int)) + 1))
+        elif s_ in (1, 4):
+            actual_start[i] = between(max(lo, today - 420), today - 10)
+        if s_ == 0:
+            planned_start[i] = max(today + int(rng.integers(-60, 300)), lo)
         else:
-            planned_start[i] = today + int(rng.integers(-60, 300))
-        if first_date[i] is not None:
-            # a repair cannot start before the inspection that found the problem
-            planned_start[i] = max(planned_start[i], first_date[i] + 20)
-            if not np.isnat(actual_start[i]) and actual_start[i] < first_date[i] + 20:
-                shift = (first_date[i] + 20 - actual_start[i])
-                actual_start[i] += shift
-                if not np.isnat(actual_end[i]):
-                    actual_end[i] = actual_start[i] + int(rng.integers(30, 200))
-                    if actual_end[i] > today:
-                        actual_end[i] = np.datetime64("NaT")
-                        status[i] = 1
-                if actual_start[i] > today:          # not started after all
-                    actual_start[i] = np.datetime64("NaT")
-                    actual_end[i] = np.datetime64("NaT")
-                    status[i] = 0
+            planned_start[i] = max(actual_start[i] - int(rng.integers(-20, 60)), lo)
         planned_end[i] = planned_start[i] + int(rng.integers(90, 540))
 
     length_m = np.array([31.0 * len(x) for x in lists])
