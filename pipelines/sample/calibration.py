@@ -81,7 +81,7 @@ def materials(rng: np.random.Generator, year: np.ndarray, diameter: np.ndarray) 
 MATERIAL_RATE = {"RC": 1.0, "BRICK": 3.24, "PVC": 0.12, "HDPE": 0.17, "PE": 0.17, "GRP": 0.17,
                  "DI": 0.39, "CI": 0.39, "ST": 0.39}
 # Scale of the defect count so that scale 1 gives ~250k inspection rows (issue point 7).
-DEFECTS_PER_100M_RC_AT_20Y = 15.0
+DEFECTS_PER_100M_RC_AT_20Y = 16.0
 DEFECT_DISPERSION = 0.6   # gamma shape of the negative binomial: PACP counts are very overdispersed
 
 

@@ -16,7 +16,6 @@ from pipelines.contracts import FEEDS, load_contracts
 from pipelines.hj212 import crc_hj212
 from pipelines.identifiers import is_valid_credit_code
 from pipelines.sample import generate, verify
-from pipelines.sample.places import DISTRICTS
 
 SEED = 42
 

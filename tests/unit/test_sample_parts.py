@@ -46,8 +46,8 @@ def test_invalid_dates_and_numbers_are_not_readable():
     for text in mess.TYPE_GARBAGE["date"]:
         with pytest.raises(verify.Invalid):
             verify.parse_date(text)
-    column = cal  # noqa: F841  (keeps the import used when collecting)
     from pipelines.contracts import load_contracts
+
     length = load_contracts()["inspections"].column("inspected_length_m")
     for text in mess.TYPE_GARBAGE["decimal"]:
         with pytest.raises(verify.Invalid):
