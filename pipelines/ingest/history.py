@@ -56,53 +56,77 @@ class Applied:
         return self.new + self.changed + self.unchanged
 
 
-def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file_id: int, file_name: str,
-          at) -> Applied:
-    """Merge the clean records of ``checked`` into ``raw.<feed>``."""
+def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, files_table: str,
+          batch_files: list[int]) -> dict[int, Applied]:
+    """Merge the clean records of the batch files into ``raw.<feed>``, in delivery order.
+
+    ``files_table`` has one row per batch file (``k``, ``file_id``, ``file_name``, ``loaded_at``); a
+    later file of the batch supersedes an earlier one exactly as if they had been loaded one by one.
+    """
     table = table_name(contract)
     keys = list(contract.primary_key)
+    ks = ", ".join(str(int(k)) for k in batch_files)
     on = " AND ".join(f"cur.{_q(k)} IS NOT DISTINCT FROM c.{_q(k)}" for k in keys)
+    by_key = ", ".join(_q(k) for k in keys)
     window = ""
     if contract.partition_by:
         part = _q(contract.partition_by)
-        lo, hi = con.execute(f"SELECT min({part}), max({part}) FROM {checked} WHERE _reasons IS NULL").fetchone()
-        if lo is None:
-            window = "AND false"
-        else:
-            window = f"AND {part} BETWEEN DATE '{lo}' AND DATE '{hi}'"
-    key_list = ", ".join(_q(k) for k in keys)
-    current = f"SELECT rowid AS _rid, _row_hash, {key_list} FROM {table} WHERE _is_current {window}"
+        lo, hi = con.execute(f"SELECT min({part}), max({part}) FROM {checked} "
+                             f"WHERE _reasons IS NULL AND _batch_file IN ({ks})").fetchone()
+        window = "AND false" if lo is None else f"AND {part} BETWEEN DATE '{lo}' AND DATE '{hi}'"
+    current = f"SELECT rowid AS _rid, _row_hash, {by_key} FROM {table} WHERE _is_current {window}"
     if con.execute(f"SELECT count(*) FROM ({current} LIMIT 1)").fetchone()[0] == 0:
         current += " AND false"          # nothing to supersede: spare the join its build side
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CMP_TABLE} AS
-        SELECT c._source_row, c._row_hash, cur._rid AS _cur_rid, cur._row_hash AS _cur_hash
-        FROM (SELECT _source_row, _row_hash, {key_list} FROM {checked} WHERE _reasons IS NULL) c
-        LEFT JOIN ({current}) cur ON {on}
+        WITH joined AS (
+            SELECT c._batch_file AS _k, c._source_row, c._row_hash, {', '.join('c.' + _q(k) for k in keys)},
+                   cur._rid AS _cur_rid, cur._row_hash AS _cur_hash
+            FROM {checked} c LEFT JOIN ({current}) cur ON {on}
+            WHERE c._reasons IS NULL AND c._batch_file IN ({ks})
+        ), ordered AS (
+            SELECT *, row_number() OVER w AS _nth, lag(_row_hash) OVER w AS _prev_in_batch
+            FROM joined WINDOW w AS (PARTITION BY {by_key} ORDER BY _k)
+        )
+        SELECT _k, _source_row, _cur_rid, {by_key},
+               CASE WHEN _nth = 1 AND _cur_hash IS NULL THEN 'new'
+                    WHEN (CASE WHEN _nth = 1 THEN _cur_hash ELSE _prev_in_batch END) = _row_hash THEN 'unchanged'
+                    ELSE 'changed' END AS _status
+        FROM ordered
     """)
-    new, changed, unchanged = con.execute(f"""
-        SELECT count(*) FILTER (WHERE _cur_rid IS NULL),
-               count(*) FILTER (WHERE _cur_rid IS NOT NULL AND _cur_hash <> _row_hash),
-               count(*) FILTER (WHERE _cur_hash = _row_hash)
-        FROM {CMP_TABLE}
-    """).fetchone()
-    if changed:
+    counts = {k: Applied(0, 0, 0) for k in batch_files}
+    for k, new, changed, unchanged in con.execute(f"""
+            SELECT _k, count(*) FILTER (WHERE _status = 'new'), count(*) FILTER (WHERE _status = 'changed'),
+                   count(*) FILTER (WHERE _status = 'unchanged')
+            FROM {CMP_TABLE} GROUP BY 1""").fetchall():
+        counts[k] = Applied(new, changed, unchanged)
+    if any(a.new or a.changed for a in counts.values()):
+        # Each new version is valid until the next version of its key in this batch (if any).
         con.execute(f"""
-            UPDATE {table} SET _valid_to = ?::TIMESTAMP, _is_current = false
-            WHERE _is_current {window}
-              AND rowid IN (SELECT _cur_rid FROM {CMP_TABLE} WHERE _cur_hash <> _row_hash)
-        """, [at])
-    if new or changed:
+            CREATE OR REPLACE TEMP TABLE {CMP_TABLE}_v AS
+            SELECT m._k, m._source_row, m._cur_rid, f.loaded_at AS _from,
+                   lead(f.loaded_at) OVER (PARTITION BY {', '.join('m.' + _q(k) for k in keys)} ORDER BY m._k) AS _to
+            FROM {CMP_TABLE} m JOIN {files_table} f ON f.k = m._k
+            WHERE m._status <> 'unchanged'
+        """)
+        con.execute(f"""
+            UPDATE {table} SET _valid_to = x._from, _is_current = false
+            FROM (SELECT _cur_rid, min(_from) AS _from FROM {CMP_TABLE}_v
+                  WHERE _cur_rid IS NOT NULL GROUP BY 1) x
+            WHERE {table}.rowid = x._cur_rid {window}
+        """)
         cols = [n for n, _ in data_columns(contract)]
         # Time series land clustered by day, so the zone maps of later appends stay narrow.
         order = f"ORDER BY c.{_q(contract.partition_by)}" if contract.partition_by else ""
         con.execute(f"""
             INSERT INTO {table}
-            SELECT {', '.join('c.' + _q(n) for n in cols)}, ?, ?, c._source_row, c._row_hash,
-                   ?::TIMESTAMP, NULL::TIMESTAMP, true
-            FROM {checked} c JOIN {CMP_TABLE} m USING (_source_row)
-            WHERE m._cur_rid IS NULL OR m._cur_hash <> m._row_hash
+            SELECT {', '.join('c.' + _q(n) for n in cols)}, f.file_id, f.file_name, c._source_row, c._row_hash,
+                   v._from, v._to, v._to IS NULL
+            FROM {checked} c
+            JOIN {CMP_TABLE}_v v ON v._k = c._batch_file AND v._source_row = c._source_row
+            JOIN {files_table} f ON f.k = c._batch_file
             {order}
-        """, [file_id, file_name, at])
+        """)
+        con.execute(f"DROP TABLE {CMP_TABLE}_v")
     con.execute(f"DROP TABLE {CMP_TABLE}")
-    return Applied(new, changed, unchanged)
+    return counts

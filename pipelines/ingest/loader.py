@@ -22,16 +22,22 @@ import duckdb
 from pipelines.contracts import Contract
 from pipelines.home import DataHome
 from pipelines.ingest import history, normalise, quarantine, registry, validate
-from pipelines.ingest.readers import UnreadableFile, read
+from pipelines.ingest.readers import Extract, UnreadableFile, read
 from pipelines.ingest.readers.errors import first_line
 
 log = logging.getLogger(__name__)
+
+# A batch of files is checked in one statement; bounded so that its temp tables stay small.
+MAX_BATCH_FILES = 400
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+FILES_TABLE = "_ingest_files"
+_READER_SUFFIXES = ("", "_read", "_lines", "_crc", "_data", "_data_t")
 
 
 @dataclass
 class FileResult:
     file_name: str
-    status: str                    # loaded / skipped_duplicate / rejected / failed (not recorded)
+    status: str    # loaded / skipped_duplicate / rejected; failed / deferred (not recorded, left in landing)
     file_id: int | None = None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -90,8 +96,12 @@ class FeedResult:
         return sum(f.rows_quarantined for f in self.files)
 
     @property
+    def files_deferred(self) -> int:
+        return self._count("deferred")
+
+    @property
     def balanced(self) -> bool:
-        return all(f.balanced for f in self.files) and not self.files_failed
+        return all(f.balanced for f in self.files) and not self.files_failed and not self.files_deferred
 
 
 class IngestError(RuntimeError):
@@ -99,7 +109,7 @@ class IngestError(RuntimeError):
     (that file's transaction was rolled back and the file left in landing/)."""
 
     def __init__(self, result: FeedResult):
-        bad = [f for f in result.files if f.status == "failed" or not f.balanced]
+        bad = [f for f in result.files if f.status in ("failed", "deferred") or not f.balanced]
         details = "; ".join(f"{f.file_name}: {f.error or 'rows do not balance'}" for f in bad)
         super().__init__(f"{result.feed}: {len(bad)} file(s) not loaded: {details}")
         self.result = result
@@ -142,7 +152,7 @@ class _Clock:
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
-    for name in [validate.CHECKED_TABLE, *names]:
+    for name in names:
         for kind in ("VIEW", "TABLE"):
             try:
                 con.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')
@@ -150,87 +160,178 @@ def _drop_temp(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
                 pass   # the other kind
 
 
-def ingest_file(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnection, path: Path,
-                run_id: str) -> FileResult:
-    started = time.perf_counter()
-    feed = contract.feed
-    sha, size = registry.sha256_of(path)
-    file_id = registry.next_file_id(con)
-    at = _Clock.now()
-    common = dict(file_id=file_id, feed=feed, file_name=path.name, sha256=sha, bytes=size, run_id=run_id,
-                  loaded_at=at)
+DEFERRED = "等待前一个失败的文件处理后再接入 / waits until an earlier failed file of this feed is loaded"
 
-    earlier = registry.loaded_before(con, feed, sha)
-    if earlier:
-        stored = _move(path, home.archive / feed, file_id)
-        error = f"与已接入文件「{earlier[1]}」(file_id {earlier[0]}) 内容相同，跳过 / same bytes as {earlier[1]}"
-        registry.record(con, **common, status="skipped_duplicate", rows_read=0, rows_loaded=0,
-                        rows_quarantined=0, error=error, duplicate_of=earlier[0], stored_as=str(stored),
-                        seconds=time.perf_counter() - started)
-        log.info("%s: %s skipped (same content as %s)", feed, path.name, earlier[1])
-        return FileResult(path.name, "skipped_duplicate", file_id, duplicate_of=earlier[0],
-                          stored_as=str(stored), error=error, seconds=time.perf_counter() - started)
 
-    def reject(exc: UnreadableFile) -> FileResult:
-        stored = _move(path, home.rejected / feed, file_id)
-        registry.record(con, **common, status="rejected", rows_read=0, rows_loaded=0, rows_quarantined=0,
-                        error=exc.message, stored_as=str(stored), seconds=time.perf_counter() - started)
-        log.warning("%s: %s rejected: %s", feed, path.name, exc.message)
-        return FileResult(path.name, "rejected", file_id, error=exc.message, stored_as=str(stored),
-                          seconds=time.perf_counter() - started)
+@dataclass
+class _Pending:
+    """A readable new file waiting in the current batch."""
+    path: Path
+    result: FileResult
+    sha256: str
+    size: int
+    at: datetime
+    extract: Extract
 
-    if not _accepts(contract, path):
-        return reject(UnreadableFile(f"文件类型不符（本数据项接受 {'、'.join(contract.file_patterns)}）",
-                                     f"file type not accepted here ({', '.join(contract.file_patterns)})"))
-    with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
-        extract = None
+
+class _FeedRun:
+    """One run over one feed's landing files (see the module docstring)."""
+
+    def __init__(self, contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnection, run_id: str,
+                 work: Path):
+        self.contract, self.home, self.con, self.run_id, self.work = contract, home, con, run_id, work
+        self.result = FeedResult(contract.feed, run_id)
+        self.batch: list[_Pending] = []
+        self.batch_bytes = 0
+        self.stopped = False
+        self.serial = 0
+
+    # -- admission: hash, skip, reject, read ------------------------------------------------------
+    def admit(self, path: Path) -> None:
+        if self.stopped:
+            # Delivery order decides which version is current: nothing after a failed file loads.
+            self.result.files.append(FileResult(path.name, "deferred", error=DEFERRED))
+            return
+        started = time.perf_counter()
+        feed = self.contract.feed
+        sha, size = registry.sha256_of(path)
+        if any(p.sha256 == sha for p in self.batch):
+            self.flush()                      # the same bytes twice in one delivery: load the first first
+            if self.stopped:
+                self.result.files.append(FileResult(path.name, "deferred", error=DEFERRED))
+                return
+        file_id = registry.next_file_id(self.con)
+        at = _Clock.now()
+        common = dict(file_id=file_id, feed=feed, file_name=path.name, sha256=sha, bytes=size,
+                      run_id=self.run_id, loaded_at=at)
+        earlier = registry.loaded_before(self.con, feed, sha)
+        if earlier:
+            stored = _move(path, self.home.archive / feed, file_id)
+            error = f"与已接入文件「{earlier[1]}」(file_id {earlier[0]}) 内容相同，跳过 / same bytes as {earlier[1]}"
+            registry.record(self.con, **common, status="skipped_duplicate", rows_read=0, rows_loaded=0,
+                            rows_quarantined=0, error=error, duplicate_of=earlier[0], stored_as=str(stored),
+                            seconds=time.perf_counter() - started)
+            log.info("%s: %s skipped (same content as %s)", feed, path.name, earlier[1])
+            self.result.files.append(FileResult(path.name, "skipped_duplicate", file_id, duplicate_of=earlier[0],
+                                                stored_as=str(stored), error=error,
+                                                seconds=time.perf_counter() - started))
+            return
+        if not _accepts(self.contract, path):
+            self.reject(path, common, started, UnreadableFile(
+                f"文件类型不符（本数据项接受 {'、'.join(self.contract.file_patterns)}）",
+                f"file type not accepted here ({', '.join(self.contract.file_patterns)})"))
+            return
+        name = f"_ingest_f{self.serial}"
+        self.serial += 1
         try:
-            extract = read(con, contract, path, Path(work))
-        except UnreadableFile as exc:
-            _drop_temp(con, ["_ingest_src", "_ingest_src_read", "_ingest_src_lines", "_ingest_src_rows"])
-            return reject(exc)
-        except duckdb.Error as exc:
-            _drop_temp(con, ["_ingest_src", "_ingest_src_read", "_ingest_src_lines", "_ingest_src_rows"])
-            return reject(UnreadableFile("文件无法读取", f"the file cannot be read: {first_line(exc)}"))
-
+            extract = read(self.con, self.contract, path, self.work, name)
+        except (UnreadableFile, duckdb.Error) as exc:
+            _drop_temp(self.con, [f"{name}{suffix}" for suffix in _READER_SUFFIXES])
+            if not isinstance(exc, UnreadableFile):
+                exc = UnreadableFile("文件无法读取", f"the file cannot be read: {first_line(exc)}")
+            self.reject(path, common, started, exc)
+            return
         result = FileResult(path.name, "loaded", file_id, rows_read=extract.rows_read,
-                            rows_blank=extract.rows_blank, encoding=extract.encoding, crs=extract.crs)
+                            rows_blank=extract.rows_blank, encoding=extract.encoding, crs=extract.crs,
+                            seconds=time.perf_counter() - started)
+        self.batch.append(_Pending(path, result, sha, size, at, extract))
+        self.batch_bytes += size
+        if len(self.batch) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES:
+            self.flush()
+
+    def reject(self, path: Path, common: dict, started: float, exc: UnreadableFile) -> None:
+        stored = _move(path, self.home.rejected / self.contract.feed, common["file_id"])
+        registry.record(self.con, **common, status="rejected", rows_read=0, rows_loaded=0, rows_quarantined=0,
+                        error=exc.message, stored_as=str(stored), seconds=time.perf_counter() - started)
+        log.warning("%s: %s rejected: %s", self.contract.feed, path.name, exc.message)
+        self.result.files.append(FileResult(path.name, "rejected", common["file_id"], error=exc.message,
+                                            stored_as=str(stored), seconds=time.perf_counter() - started))
+
+    # -- loading a batch: one check statement, one transaction --------------------------------------
+    def flush(self) -> None:
+        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        if not batch:
+            return
+        try:
+            if len(batch) > 1:
+                try:
+                    self.load(batch)
+                    return
+                except Exception:  # noqa: BLE001 - retried file by file to find the file at fault
+                    log.warning("%s: a batch of %d files failed; loading them one by one", self.contract.feed,
+                                len(batch), exc_info=True)
+            for i, pending in enumerate(batch):
+                try:
+                    self.load([pending])
+                except Exception as exc:  # noqa: BLE001 - the file stays in landing, reported as failed
+                    log.exception("%s: %s failed and was rolled back", self.contract.feed, pending.path.name)
+                    pending.result.status, pending.result.error = "failed", f"{type(exc).__name__}: {exc}"
+                    pending.result.rows_loaded = pending.result.rows_quarantined = 0
+                    self.result.files.append(pending.result)
+                    for later in batch[i + 1:]:
+                        later.result.status, later.result.error = "deferred", DEFERRED
+                        later.result.rows_loaded = later.result.rows_quarantined = 0
+                        self.result.files.append(later.result)
+                    self.stopped = True
+                    return
+        finally:
+            names = [t for p in batch for t in p.extract.temp_tables]
+            _drop_temp(self.con, [*names, validate.CHECKED_TABLE, validate.BATCH_VIEW, FILES_TABLE])
+
+    def load(self, batch: list[_Pending]) -> None:
+        con, feed = self.con, self.contract.feed
+        started = time.perf_counter()
+        extracts = {k: p.extract for k, p in enumerate(batch)}
+        validate.build_checked(con, self.contract, [p.extract for p in batch])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {FILES_TABLE} "
+                    "(k INTEGER, file_id BIGINT, file_name VARCHAR, loaded_at TIMESTAMP)")
+        con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?, ?, ?)",
+                        [[k, p.result.file_id, p.path.name, p.at] for k, p in enumerate(batch)])
         con.execute("BEGIN TRANSACTION")
         try:
-            validate.build_checked(con, contract, extract)
-            result.rows_quarantined = quarantine.insert(con, contract, extract, validate.CHECKED_TABLE,
-                                                        file_id, path.name, at)
-            applied = history.apply(con, contract, validate.CHECKED_TABLE, file_id, path.name, at)
-            result.rows_loaded = applied.loaded
-            result.rows_new, result.rows_changed, result.rows_unchanged = (
-                applied.new, applied.changed, applied.unchanged)
-            if not result.balanced:
-                raise RuntimeError(f"accounting: read {result.rows_read} != loaded {result.rows_loaded} "
-                                   f"+ quarantined {result.rows_quarantined}")
-            stored = home.archive / feed / path.name
-            if stored.exists():
-                stored = home.archive / feed / f"{path.stem}.{file_id}{path.suffix}"
-            result.stored_as = str(stored)
-            result.seconds = time.perf_counter() - started
-            registry.record(con, **common, status="loaded", encoding=extract.encoding, crs=extract.crs,
-                            rows_read=result.rows_read, rows_loaded=result.rows_loaded,
-                            rows_quarantined=result.rows_quarantined, rows_blank=result.rows_blank,
-                            rows_new=applied.new, rows_changed=applied.changed,
-                            rows_unchanged=applied.unchanged, stored_as=str(stored), seconds=result.seconds)
+            quarantined = quarantine.insert(con, self.contract, extracts, validate.CHECKED_TABLE, FILES_TABLE)
+            applied = history.apply(con, self.contract, validate.CHECKED_TABLE, FILES_TABLE, list(extracts))
+            ids = ", ".join(str(p.result.file_id) for p in batch)
+            # Re-count from the tables themselves: what the warehouse now holds for each file.
+            in_raw = dict(con.execute(f'SELECT _file_id, count(*) FROM raw."{feed}" WHERE _file_id IN ({ids}) '
+                                      "GROUP BY 1").fetchall())
+            in_quarantine = dict(con.execute(f'SELECT _file_id, count(*) FROM quarantine."{feed}" '
+                                             f"WHERE _file_id IN ({ids}) GROUP BY 1").fetchall())
+            share = (time.perf_counter() - started) / len(batch)
+            rows = []
+            for k, p in enumerate(batch):
+                r, a = p.result, applied[k]
+                r.rows_quarantined = in_quarantine.get(r.file_id, 0)
+                r.rows_new, r.rows_changed, r.rows_unchanged = a.new, a.changed, a.unchanged
+                r.rows_loaded = a.loaded
+                if (in_raw.get(r.file_id, 0) != a.new + a.changed or r.rows_quarantined != quarantined.get(k, 0)
+                        or not r.balanced):
+                    raise RuntimeError(
+                        f"{p.path.name}: accounting: read {r.rows_read} != loaded {r.rows_loaded} "
+                        f"+ quarantined {r.rows_quarantined} (new versions in raw: {in_raw.get(r.file_id, 0)})")
+                stored = self.home.archive / feed / p.path.name
+                if stored.exists() or any(q.path.name == p.path.name for q in batch[:k]):
+                    stored = self.home.archive / feed / f"{p.path.stem}.{r.file_id}{p.path.suffix}"
+                r.stored_as, r.seconds = str(stored), r.seconds + share
+                rows.append(dict(file_id=r.file_id, feed=feed, file_name=p.path.name, sha256=p.sha256,
+                                 bytes=p.size, encoding=r.encoding, crs=r.crs, rows_read=r.rows_read,
+                                 rows_loaded=r.rows_loaded, rows_quarantined=r.rows_quarantined, status="loaded",
+                                 error=None, loaded_at=p.at, run_id=self.run_id, rows_blank=r.rows_blank,
+                                 rows_new=a.new, rows_changed=a.changed, rows_unchanged=a.unchanged,
+                                 duplicate_of=None, stored_as=str(stored), seconds=r.seconds))
+            registry.record_many(con, rows)
             con.execute("COMMIT")
-        except Exception as exc:  # noqa: BLE001 - any failure rolls the file back and is reported
+        except BaseException:
             con.execute("ROLLBACK")
-            log.exception("%s: %s failed and was rolled back", feed, path.name)
-            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-            result.rows_loaded = result.rows_quarantined = 0
-            return result
-        finally:
-            _drop_temp(con, extract.temp_tables if extract else [])
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(path), str(stored))
-    log.info("%s: %s loaded: %d read, %d loaded (%d new, %d changed), %d quarantined", feed, path.name,
-             result.rows_read, result.rows_loaded, result.rows_new, result.rows_changed, result.rows_quarantined)
-    return result
+            raise
+        for p in batch:
+            target = Path(p.result.stored_as)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(p.path), str(target))
+            self.result.files.append(p.result)
+            log.info("%s: %s loaded: %d read, %d loaded (%d new, %d changed), %d quarantined", feed,
+                     p.path.name, p.result.rows_read, p.result.rows_loaded, p.result.rows_new,
+                     p.result.rows_changed, p.result.rows_quarantined)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
@@ -249,9 +350,12 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     any file failed or would not balance.
     """
     prepare(con, contract)
-    result = FeedResult(contract.feed, run_id)
-    for path in landing_files(contract, home):
-        result.files.append(ingest_file(contract, home, con, path, run_id))
+    with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
+        run = _FeedRun(contract, home, con, run_id, Path(work))
+        for path in landing_files(contract, home):
+            run.admit(path)
+        run.flush()
+    result = run.result
     if strict and not result.balanced:
         raise IngestError(result)
     return result

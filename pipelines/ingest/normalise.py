@@ -112,9 +112,10 @@ def bare_factor(stored_unit: str | None, source_unit: str | None, header: str | 
     return 1.0
 
 
-def unit_factor_sql(unit_expr: str, stored_unit: str | None, bare: float) -> str:
-    """CASE expression: factor for the folded unit text in ``unit_expr``; NULL for an unknown unit."""
-    whens = [f"WHEN '' THEN {bare!r}"]
+def unit_factor_sql(unit_expr: str, stored_unit: str | None, bare: float | str) -> str:
+    """CASE expression: factor for the folded unit text in ``unit_expr``; NULL for an unknown unit.
+    ``bare`` (a number or a SQL expression) is the factor of a number written without a unit."""
+    whens = [f"WHEN '' THEN {bare if isinstance(bare, str) else repr(bare)}"]
     table = _FOLDED_FACTORS.get(stored_unit or "", {})
     if stored_unit and stored_unit not in _FOLDED_FACTORS:
         table = {fold_unit(stored_unit): 1.0}

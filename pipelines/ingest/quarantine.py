@@ -28,22 +28,39 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """)
 
 
-def insert(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract, checked: str,
-           file_id: int, file_name: str, at) -> int:
-    """Copy the checked records that have reasons into the quarantine; returns how many."""
-    pairs = ", ".join(f"{sql_str(h)}, d.\"{c}\"" for h, c in zip(extract.raw_headers, extract.raw_columns))
-    name = sql_str(file_name)
-    message_zh = (f"'文件「' || {name} || '」第' || c._source_row || '行，' || r.zh "
+def insert(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: dict[int, Extract], checked: str,
+           files_table: str) -> dict[int, int]:
+    """Copy the checked records that have reasons into the quarantine, for the batch files ``extracts``
+    (``_batch_file`` → extract; ``files_table`` maps it to file_id, file name and load time).
+    Returns the number of records quarantined per batch file."""
+    counts = dict(con.execute(
+        f"SELECT _batch_file, count(*) FROM {checked} WHERE _reasons IS NOT NULL GROUP BY 1").fetchall())
+    branches = []
+    for k, extract in extracts.items():
+        if not counts.get(k):
+            continue
+        pairs = ", ".join(f"{sql_str(h)}, d.\"{c}\"" for h, c in zip(extract.raw_headers, extract.raw_columns))
+        branches.append(
+            f"SELECT {k}::INTEGER AS _batch_file, d._source_row, json_object({pairs}) AS raw_values "
+            f"FROM \"{extract.table}\" d WHERE d._source_row IN "
+            f"(SELECT _source_row FROM {checked} WHERE _batch_file = {k} AND _reasons IS NOT NULL)")
+    if not branches:
+        return {}
+    message_zh = ("'文件「' || f.file_name || '」第' || c._source_row || '行，' || r.zh "
                   "|| CASE WHEN r.value IS NOT NULL THEN '（原值：' || r.value || '）' ELSE '' END")
-    message_en = (f"'File ' || {name} || ', row ' || c._source_row || ', ' || r.en "
+    message_en = ("'File ' || f.file_name || ', row ' || c._source_row || ', ' || r.en "
                   "|| CASE WHEN r.value IS NOT NULL THEN ' (value sent: ' || r.value || ')' ELSE '' END")
-    return con.execute(f"""
+    union = "\nUNION ALL\n".join(branches)
+    con.execute(f"""
         INSERT INTO {table_name(contract)}
-        SELECT ?, {name}, c._source_row, json_object({pairs}),
+        SELECT f.file_id, f.file_name, c._source_row, d.raw_values,
                list_transform(c._reasons, r -> {{'field': r.field, 'rule': r.rule,
                                                  'message_zh': {message_zh}, 'message_en': {message_en}}}),
-               ?::TIMESTAMP
-        FROM {checked} c JOIN "{extract.table}" d USING (_source_row)
+               f.loaded_at
+        FROM {checked} c
+        JOIN ({union}) d ON d._batch_file = c._batch_file AND d._source_row = c._source_row
+        JOIN {files_table} f ON f.k = c._batch_file
         WHERE c._reasons IS NOT NULL
-        ORDER BY c._source_row
-    """, [file_id, at]).fetchone()[0]
+        ORDER BY c._batch_file, c._source_row
+    """)
+    return {k: n for k, n in counts.items() if k in extracts}

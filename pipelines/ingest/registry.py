@@ -68,3 +68,15 @@ def record(con: duckdb.DuckDBPyConnection, **values) -> None:
     values.setdefault("loaded_at", datetime.now())
     con.execute(f"INSERT INTO {TABLE} ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
                 list(values.values()))
+
+
+def record_many(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """Register several files at once (one statement), each row a full set of columns."""
+    if not rows:
+        return
+    names = [n for n, _ in COLUMNS]
+    for row in rows:
+        if set(row) - set(names) or row.get("status") not in STATUSES:
+            raise ValueError(f"bad registry row {row}")
+    con.executemany(f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+                    [[row.get(n) for n in names] for row in rows])

@@ -81,23 +81,41 @@ def _enum_case(column: Column, key_sql: str) -> str:
 
 
 class Plan:
-    """The SQL of one contract over one extract."""
+    """The SQL of one contract over a batch of extracts (files)."""
 
-    def __init__(self, contract: Contract, extract: Extract):
+    def __init__(self, contract: Contract):
         self.contract = contract
-        self.extract = extract
         self.columns = [c for c in fields(contract)]
         self.by_name = {c.name: c for c in self.columns}
         self.geo = any(c.type == "geometry" for c in self.columns)
 
     # ---- per column -------------------------------------------------------------------------------
     def raw_sql(self, column: Column) -> str:
-        """The value as sent (projected as r__<name> in the first stage)."""
+        """The value as sent (projected as r__<name> by each file's projection)."""
         return _q(f"r__{column.name}")
 
-    def projected(self, column: Column) -> str:
-        expr = self.extract.fields.get(column.name)
-        return f"{'CAST(' + _q(expr) + ' AS VARCHAR)' if expr else 'NULL::VARCHAR'} AS {self.raw_sql(column)}"
+    def numeric(self, column: Column) -> bool:
+        return column.type in ("decimal", "integer") and not column.derived
+
+    def projection(self, extract: Extract, k: int) -> str:
+        """One file's records in the batch's common shape: raw text per canonical column, what a bare
+        number means under this file's header (``_bare__<name>``), geometry in the store CRS, whole-record
+        integrity rules, and a hash of every cell as sent (exact duplicates)."""
+        cols = [f"{k}::INTEGER AS _batch_file", "_source_row", "_phys"]
+        hash_parts = [_q(c) for c in extract.raw_columns] + (["ST_AsWKB(_geom)"] if extract.geometry else [])
+        cols.append(f"hash({', '.join(hash_parts) or '_source_row'}) AS _raw_hash")
+        for column in self.columns:
+            if column.type == "geometry" or column.derived:
+                continue
+            expr = extract.fields.get(column.name)
+            cols.append(f"{'CAST(' + _q(expr) + ' AS VARCHAR)' if expr else 'NULL::VARCHAR'} AS {self.raw_sql(column)}")
+            if self.numeric(column):
+                bare = normalise.bare_factor(column.unit, column.source_unit, extract.headers.get(column.name))
+                cols.append(f"{bare!r}::DOUBLE AS {_q('_bare__' + column.name)}")
+        if self.geo:
+            cols.append(f"CAST({extract.geometry or 'NULL'} AS GEOMETRY) AS _g")
+        cols.append(f"{extract.integrity} AS _integrity" if extract.integrity else "[]::VARCHAR[] AS _integrity")
+        return f"SELECT {', '.join(cols)} FROM {_q(extract.table)}"
 
     def folded(self, column: Column) -> str:
         if column.type == "geometry" or column.derived:
@@ -120,9 +138,8 @@ class Plan:
             expr = f"upper(replace({x}, ' ', ''))" if column.credit_code else x
             return [f"{expr} AS {t(column.name)}"]
         if kind in ("decimal", "integer"):
-            header = self.extract.headers.get(column.name)
-            bare = normalise.bare_factor(column.unit, column.source_unit, header)
             nu = _q("nu__" + column.name)
+            bare = _q("_bare__" + column.name)
             number = f"({nu}.n * {normalise.unit_factor_sql(f'{nu}.u', column.unit, bare)})"
             expr = f"CASE WHEN {number} = round({number}) THEN {number}::BIGINT END" if kind == "integer" else number
             if column.name == "length_m" and self.geo:
@@ -272,16 +289,9 @@ class Plan:
         return " AND ".join(parts) if parts else "FALSE"
 
     # ---- the statement ----------------------------------------------------------------------------
-    def sql(self, table: str = CHECKED_TABLE) -> str:
-        ext = self.extract
-        raw_cols = [_q(c) for c in ext.raw_columns]
-        hash_parts = raw_cols + (["ST_AsWKB(_geom)"] if ext.geometry else [])
-        projected = [self.projected(c) for c in self.columns]
-        fold_cols = ["_source_row", "_phys", f"hash({', '.join(hash_parts)}) AS _raw_hash"]
-        fold_cols += [self.raw_sql(c) for c in self.columns] + [self.folded(c) for c in self.columns]
-        if ext.geometry:
-            fold_cols.append(f"{ext.geometry} AS _g")
-        fold_cols.append(f"{ext.integrity} AS _integrity" if ext.integrity else "[]::VARCHAR[] AS _integrity")
+    def sql(self, source: str, table: str = CHECKED_TABLE) -> str:
+        """One statement over the batch view ``source`` (the union of the files' projections)."""
+        fold_cols = ["*"] + [self.folded(c) for c in self.columns]
         base_cols = ["*"] + [self.cleaned(c) for c in self.columns]
 
         parsed = [e for c in self.columns for e in self.parsed(c)]
@@ -327,10 +337,8 @@ class Plan:
 
         return f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
-        WITH source AS (
-            SELECT *, {', '.join(projected)} FROM {_q(ext.table)}
-        ), folded AS (
-            SELECT {', '.join(fold_cols)} FROM source
+        WITH folded AS (
+            SELECT {', '.join(fold_cols)} FROM {_q(source)}
         ), base AS (
             SELECT {', '.join(base_cols)} FROM folded
         ), parsed AS (
@@ -342,16 +350,16 @@ class Plan:
         ), flagged AS (
             SELECT *,
                    NOT ({integrity_gate}) OR ({field_bad}) AS _field_bad,
-                   _source_row > min(_source_row) OVER (PARTITION BY _raw_hash) AS _dup_row,
+                   _source_row > min(_source_row) OVER (PARTITION BY _batch_file, _raw_hash) AS _dup_row,
                    CASE WHEN {integrity_gate} AND {self.key_ok()}
                         THEN _source_row > min(_source_row) OVER (
-                                 PARTITION BY {integrity_gate} AND {self.key_ok()}, {key_cols})
+                                 PARTITION BY _batch_file, {integrity_gate} AND {self.key_ok()}, {key_cols})
                         ELSE false END AS _dup_key_any
             FROM typed2
         ), final AS (
             SELECT *, _dup_key_any AND NOT _dup_row AS _dup_key FROM flagged
         )
-        SELECT _source_row, _phys, {', '.join(outputs)},
+        SELECT _batch_file, _source_row, {', '.join(outputs)},
                md5(concat_ws(chr(31), {hash_parts_typed})) AS _row_hash,
                CASE WHEN _field_bad OR _dup_row OR _dup_key
                     THEN list_filter([{', '.join(reason_items)}], x -> x IS NOT NULL) END AS _reasons
@@ -359,6 +367,13 @@ class Plan:
         """
 
 
-def build_checked(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract,
+BATCH_VIEW = "_ingest_batch"
+
+
+def build_checked(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: list[Extract],
                   table: str = CHECKED_TABLE) -> None:
-    con.execute(Plan(contract, extract).sql(table))
+    """Check every record of a batch of files in one statement; ``_batch_file`` = index in ``extracts``."""
+    plan = Plan(contract)
+    union = "\nUNION ALL\n".join(plan.projection(e, k) for k, e in enumerate(extracts))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {BATCH_VIEW} AS {union}")
+    con.execute(plan.sql(BATCH_VIEW, table))

@@ -154,24 +154,30 @@ def test_asset_reports_counts_and_checks(home):
         "ingest_accounting": True, "ingest_one_current_version": True}
 
 
-def test_asset_fails_when_accounting_would_break_and_keeps_the_file(home, monkeypatch):
-    """A loader defect that loses a row must not commit: the asset fails, the file stays in landing
-    and nothing of it is in the warehouse; the other files of the feed still load."""
+def test_asset_fails_when_accounting_would_break_and_keeps_the_files(home, monkeypatch):
+    """A loader defect that loses a row must not commit: the asset fails, the file stays in landing and
+    nothing of it is in the warehouse; the later file of the feed waits too (delivery order decides the
+    current version), while an unreadable file is still rejected."""
     write_csv(landing(home, "drainage_permits") / "a.csv", [DRAINAGE_HEADER, drainage_row(1), drainage_row(2)],
               mtime=1_700_000_000)
     write_csv(landing(home, "drainage_permits") / "b.csv", [DRAINAGE_HEADER, drainage_row(3)], mtime=1_700_000_100)
+    (landing(home, "drainage_permits") / "c.csv").write_bytes(os.urandom(4096))
     real_apply = history.apply
 
-    def losing_apply(con, contract, checked, file_id, file_name, at):
-        applied = real_apply(con, contract, checked, file_id, file_name, at)
-        if file_name == "a.csv":
-            applied.new -= 1          # as if one record had gone missing on the way in
+    def losing_apply(con, contract, checked, files_table, batch_files):
+        applied = real_apply(con, contract, checked, files_table, batch_files)
+        # as if one record of a.csv had gone missing on the way in
+        con.execute("DELETE FROM raw.drainage_permits WHERE permit_no = 'DP-331002-00002'")
         return applied
 
     monkeypatch.setattr(history, "apply", losing_apply)
     result = materialize(_asset("drainage_permits"), resources=_resources(home), raise_on_error=False)
     assert not result.success
-    assert (landing(home, "drainage_permits") / "a.csv").exists()
-    assert query(home, "SELECT file_name, status FROM audit.file_registry") == [("b.csv", "loaded")]
-    assert query(home, "SELECT permit_no FROM raw.drainage_permits") == [("DP-331002-00003",)]
+    assert sorted(p.name for p in landing(home, "drainage_permits").iterdir()) == ["a.csv", "b.csv"]
+    assert query(home, "SELECT file_name, status FROM audit.file_registry") == [("c.csv", "rejected")]
+    assert query(home, "SELECT count(*) FROM raw.drainage_permits") == [(0,)]
     assert query(home, "SELECT count(*) FROM quarantine.drainage_permits") == [(0,)]
+
+    monkeypatch.setattr(history, "apply", real_apply)       # the defect fixed: the next run loads both
+    assert materialize(_asset("drainage_permits"), resources=_resources(home)).success
+    assert query(home, "SELECT count(*) FROM raw.drainage_permits_current") == [(3,)]

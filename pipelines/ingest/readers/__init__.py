@@ -41,18 +41,20 @@ class Extract:
     temp_tables: list[str] = field(default_factory=list)
 
 
-def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path) -> Extract:
-    """Read one delivered file with the reader of the contract's format."""
+def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
+         name: str = "_ingest_src") -> Extract:
+    """Read one delivered file with the reader of the contract's format into temp tables named
+    ``name…`` (one set per file, so that a batch of files can be checked in one statement)."""
     if contract.format == "csv":
         from pipelines.ingest.readers import csv
-        return csv.read(con, contract, path, workdir)
+        return csv.read(con, contract, path, workdir, name)
     if contract.format == "xlsx":
         from pipelines.ingest.readers import xlsx
-        return xlsx.read(con, contract, path, workdir)
+        return xlsx.read(con, contract, path, workdir, name)
     if contract.format == "geo":
         from pipelines.ingest.readers import geo
-        return geo.read(con, contract, path, workdir)
+        return geo.read(con, contract, path, workdir, name)
     if contract.format == "hj212":
         from pipelines.ingest.readers import hj212
-        return hj212.read(con, contract, path, workdir)
+        return hj212.read(con, contract, path, workdir, name)
     raise ValueError(f"{contract.feed}: no reader for format {contract.format!r}")

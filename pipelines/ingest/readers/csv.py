@@ -15,7 +15,6 @@ from pipelines.ingest.readers import Extract, encoding as enc, tabular
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
 DELIMITERS = (",", "\t", ";", "|")
-SOURCE_TABLE = "_ingest_src"
 
 
 def _shape(sample: str, contract: Contract) -> tuple[str, int]:
@@ -34,11 +33,12 @@ def _shape(sample: str, contract: Contract) -> tuple[str, int]:
     return best[0], max(best[2], 1)
 
 
-def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path) -> Extract:
+def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
+         name: str = "_ingest_src") -> Extract:
     encoding = enc.detect(path, contract.encodings)
     source = path
     if encoding.needs_transcoding:
-        source = enc.transcode(path, encoding, workdir / (path.stem + ".utf8.csv"))
+        source = enc.transcode(path, encoding, workdir / f"{name}.utf8.csv")
     with open(source, "rb") as fh:
         sample = fh.read(enc.SAMPLE_BYTES).decode("utf-8", errors="ignore")
     delim, width = _shape(sample, contract)
@@ -50,7 +50,7 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
         try:
             con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS
+                CREATE OR REPLACE TEMP TABLE {name} AS
                 SELECT * FROM read_csv({sql_str(str(source))}, header = false, auto_detect = false,
                     delim = {sql_str(delim)}, quote = '"', escape = '"', columns = {spec},
                     null_padding = true, max_line_size = 10000000)
@@ -64,4 +64,4 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
                 raise UnreadableFile("文件中有无效的UTF-8字节（编码混杂）",
                                      f"invalid UTF-8 bytes in the file (mixed encodings): {first_line(exc)}") from exc
             raise UnreadableFile("CSV 结构无法解析", f"cannot parse the CSV: {first_line(exc)}") from exc
-    return tabular.frame(con, contract, SOURCE_TABLE, columns, encoding=encoding.label)
+    return tabular.frame(con, contract, name, columns, encoding=encoding.label)

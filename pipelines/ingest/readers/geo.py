@@ -20,7 +20,6 @@ from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
-SOURCE_TABLE = "_ingest_src"
 GEOGRAPHIC = {"4490", "4326", "4610", "4214"}   # lon/lat systems; CGCS2000 ≈ WGS 84 at the cm level
 SKIP_COLUMNS = {"ogc_fid", "geom", "fid"}
 
@@ -66,15 +65,16 @@ def _crs_from_extent(xmin, xmax, ymin, ymax) -> str | None:
     return None
 
 
-def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path) -> Extract:
+def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
+         name: str = "_ingest_src") -> Extract:
     gdal_path = _gdal_path(path)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE}_read AS SELECT * FROM ST_Read({sql_str(gdal_path)})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_read AS SELECT * FROM ST_Read({sql_str(gdal_path)})")
     except duckdb.Error as exc:
         raise UnreadableFile("GIS 文件无法解析（GeoJSON/Shapefile 格式错误或不完整）",
                              f"cannot parse the GIS file (malformed or truncated GeoJSON/Shapefile): "
                              f"{first_line(exc)}") from exc
-    described = con.execute(f"DESCRIBE {SOURCE_TABLE}_read").fetchall()
+    described = con.execute(f"DESCRIBE {name}_read").fetchall()
     names = [r[0] for r in described]
     geom_col, geom_type = next(((n, str(t)) for n, t, *_ in described if str(t).upper().startswith("GEOMETRY")),
                                (None, ""))
@@ -85,13 +85,13 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     select = ", ".join([f'CAST("{p}" AS VARCHAR) AS {c}' for p, c in zip(props, columns)]
                        + [f"ST_Force2D({geom_sql}) AS _geom"])
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS
-        SELECT rowid + 1 AS _source_row, rowid AS _phys, {select} FROM {SOURCE_TABLE}_read ORDER BY rowid
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT rowid + 1 AS _source_row, rowid AS _phys, {select} FROM {name}_read ORDER BY rowid
     """)
-    con.execute(f"DROP TABLE {SOURCE_TABLE}_read")
+    con.execute(f"DROP TABLE {name}_read")
 
     extent = con.execute(f"""SELECT min(ST_XMin(_geom)), max(ST_XMax(_geom)), min(ST_YMin(_geom)),
-                                    max(ST_YMax(_geom)) FROM {SOURCE_TABLE}""").fetchone()
+                                    max(ST_YMax(_geom)) FROM {name}""").fetchone()
     inferred = _crs_from_extent(*extent)
     if declared is None or declared.startswith("unknown") or declared == "4326":
         # No CRS, a .prj without an EPSG code, or the GeoJSON default (WGS 84): the coordinates decide.
@@ -115,11 +115,11 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         geometry = f"ST_Transform(_geom, 'EPSG:{source_crs}', 'EPSG:{store}', always_xy := true)"
 
     mapping = map_headers(contract, props)
-    rows_read = con.execute(f"SELECT count(*) FROM {SOURCE_TABLE}").fetchone()[0]
+    rows_read = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
     return Extract(
-        table=SOURCE_TABLE, source_table=SOURCE_TABLE, raw_columns=columns, raw_headers=props,
+        table=name, source_table=name, raw_columns=columns, raw_headers=props,
         fields={name: columns[pos] for name, pos in mapping.positions.items()},
         headers=dict(mapping.headers), rows_read=rows_read,
         crs=f"EPSG:{source_crs}" if source_crs else None, geometry=geometry,
-        temp_tables=[SOURCE_TABLE],
+        temp_tables=[name, f"{name}_read"],
     )

@@ -19,8 +19,6 @@ from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile
 
-SOURCE_TABLE = "_ingest_src"
-CRC_TABLE = "_ingest_crc"
 CRC_BATCH = 200_000
 # `##` + 4-digit length + printable ASCII data segment (which always ends with the `CP=&&…&&` block)
 # + 4 hex CRC: a truncated packet fails here.
@@ -38,7 +36,8 @@ def _is_binary(path: Path) -> bool:
     return b"\x00" in head or head.startswith(b"PK\x03\x04")
 
 
-def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path) -> Extract:
+def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
+         name: str = "_ingest_src") -> Extract:
     if _is_binary(path):
         raise UnreadableFile("文件不是 HJ 212 文本日志（含二进制内容）",
                              "not an HJ 212 text log (binary content)")
@@ -48,12 +47,12 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     except duckdb.Error:
         # Garbled bytes: read them one byte = one character, so the bad packets fail framing and the
         # good ones keep their exact bytes.
-        source = workdir / (path.name + ".latin1.txt")
+        source = workdir / f"{name}.latin1.txt"
         source.write_text(path.read_bytes().decode("latin-1"), encoding="utf-8")
         encoding = "ascii (garbled bytes)"
 
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE}_lines AS
+        CREATE OR REPLACE TEMP TABLE {name}_lines AS
         SELECT unnest(range(1, len(l) + 1)) AS _phys, unnest(l) AS line
         FROM (SELECT string_split(content, chr(10)) AS l FROM read_text({sql_str(str(source))}))
     """)
@@ -63,9 +62,9 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         factor_cols.append(f"{_value('_cp', code + '-Avg', ';,')} AS {factor['name']}_avg")
         factor_cols.append(f"{_value('_cp', code + '-Flag', ';,')} AS {factor['name']}_flag")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS
+        CREATE OR REPLACE TEMP TABLE {name} AS
         WITH lines AS (
-            SELECT _phys, rtrim(line, chr(13)) AS line FROM {SOURCE_TABLE}_lines
+            SELECT _phys, rtrim(line, chr(13)) AS line FROM {name}_lines
             WHERE trim(line, ' ' || chr(9) || chr(13)) <> ''
         ), framed AS (
             SELECT row_number() OVER (ORDER BY _phys) AS _source_row, _phys, line,
@@ -84,11 +83,11 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
                {', '.join(factor_cols)}
         FROM parsed ORDER BY _source_row
     """)
-    con.execute(f"DROP TABLE {SOURCE_TABLE}_lines")
+    con.execute(f"DROP TABLE {name}_lines")
 
     # CRC of every framed data segment, vectorised across packets (batches bound the memory).
     reader = con.execute(
-        f"SELECT _source_row, _seg FROM {SOURCE_TABLE} WHERE _frame_ok ORDER BY _source_row"
+        f"SELECT _source_row, _seg FROM {name} WHERE _frame_ok ORDER BY _source_row"
     ).to_arrow_reader(CRC_BATCH)
     rows, crcs = [], []
     for batch in reader:
@@ -99,15 +98,15 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         "_source_row": np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
         "_crc": np.concatenate(crcs) if crcs else np.zeros(0, dtype=np.int32),
     })
-    con.register(f"{CRC_TABLE}_arrow", crc_table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {CRC_TABLE} AS SELECT * FROM {CRC_TABLE}_arrow")
-    con.unregister(f"{CRC_TABLE}_arrow")
+    con.register(f"{name}_crc_arrow", crc_table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_crc AS SELECT * FROM {name}_crc_arrow")
+    con.unregister(f"{name}_crc_arrow")
 
-    view = f"{SOURCE_TABLE}_data"
+    view = f"{name}_data"
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {view} AS
         SELECT s.*, coalesce(c._crc = s._crc_sent, false) AS _crc_ok
-        FROM {SOURCE_TABLE} s LEFT JOIN {CRC_TABLE} c USING (_source_row)
+        FROM {name} s LEFT JOIN {name}_crc c USING (_source_row)
     """)
     integrity = """list_filter([
         CASE WHEN NOT _frame_ok THEN 'hj212_frame' END,
@@ -115,9 +114,9 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         CASE WHEN _frame_ok AND NOT _crc_ok THEN 'hj212_crc' END], x -> x IS NOT NULL)"""
     names = ["qn", "st", "cn", "mn", "data_time"] + [f"{f['name']}_{part}" for f in factors.values()
                                                       for part in ("avg", "flag")]
-    rows_read = con.execute(f"SELECT count(*) FROM {SOURCE_TABLE}").fetchone()[0]
+    rows_read = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
     return Extract(
-        table=view, source_table=SOURCE_TABLE, raw_columns=["line"], raw_headers=["packet"],
+        table=view, source_table=name, raw_columns=["line"], raw_headers=["packet"],
         fields={name: name for name in names}, headers={}, rows_read=rows_read, encoding=encoding,
-        integrity=integrity, temp_tables=[view, CRC_TABLE, SOURCE_TABLE],
+        integrity=integrity, temp_tables=[view, f"{name}_crc", name, f"{name}_lines"],
     )

@@ -33,22 +33,26 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
           *, encoding: str | None = None) -> Extract:
     """Find the header of a sheet already in ``source_table`` and define its data records."""
     top = con.execute(
-        f"SELECT {', '.join(columns)} FROM {source_table} ORDER BY rowid LIMIT {HEADER_SEARCH_ROWS}"
+        f"SELECT rowid, {', '.join(columns)} FROM {source_table} ORDER BY rowid LIMIT {HEADER_SEARCH_ROWS}"
     ).fetchall()
-    header_index = find_header_row(contract, [list(r) for r in top])
+    header_index = find_header_row(contract, [list(r[1:]) for r in top])
     if header_index is None:
         expected = "、".join(c.header for c in contract.columns if c.required and c.type != "geometry")
         raise UnreadableFile(
             f"前{HEADER_SEARCH_ROWS}行中找不到表头（应含如：{expected}）",
             f"no header row among the first {HEADER_SEARCH_ROWS} rows (expected headers such as {expected})")
-    header_rowid = con.execute(
-        f"SELECT rowid FROM {source_table} ORDER BY rowid LIMIT 1 OFFSET {header_index}").fetchone()[0]
-    header_cells = [None if v is None else str(v).strip() for v in top[header_index]]
+    header_rowid = top[header_index][0]
+    header_cells = [None if v is None else str(v).strip() for v in top[header_index][1:]]
     mapping = map_headers(contract, header_cells)
 
-    # Keep the columns that have a header or hold any data: raw_values then shows what was sent.
+    # One pass: which columns hold any data (headerless ones are kept only then, so that raw_values shows
+    # what was sent), and which rows are blank.
+    blank_sql = " AND ".join(_blank(c) for c in columns)
     filled = ", ".join(f"count(nullif(trim({c}), ''))" for c in columns)
-    counts = con.execute(f"SELECT {filled} FROM {source_table} WHERE rowid > {header_rowid}").fetchone()
+    *counts, blanks = con.execute(
+        f"SELECT {filled}, list(rowid ORDER BY rowid) FILTER (WHERE {blank_sql}) "
+        f"FROM {source_table} WHERE rowid > {header_rowid}").fetchone()
+    blanks = blanks or []
     raw_columns, raw_headers, used = [], [], set()
     for i, col in enumerate(columns):
         text = header_cells[i] if i < len(header_cells) else None
@@ -61,9 +65,6 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
         raw_columns.append(col)
         raw_headers.append(name)
 
-    blank_sql = " AND ".join(_blank(c) for c in columns)
-    blanks = [r[0] for r in con.execute(
-        f"SELECT rowid FROM {source_table} WHERE rowid > {header_rowid} AND {blank_sql} ORDER BY rowid").fetchall()]
     # The remarks sit below the data: look only at the last non-blank rows, from the bottom up.
     tail = con.execute(
         f"SELECT rowid, {', '.join(columns)} FROM {source_table} WHERE rowid > {header_rowid} AND NOT ({blank_sql}) "
@@ -71,9 +72,9 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     lone_cell_is_remark = len(mapping.positions) >= 3
     last_data = header_rowid
     for rowid, *cells in tail:
-        filled = [str(c).strip() for c in cells if c is not None and str(c).strip()]
-        first = filled[0] if filled else ""
-        lone = len(filled) == 1 and cells[0] is not None and str(cells[0]).strip() != ""
+        nonempty = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+        first = nonempty[0] if nonempty else ""
+        lone = len(nonempty) == 1 and cells[0] is not None and str(cells[0]).strip() != ""
         if re.match(REMARKS_RE, first) or (lone and lone_cell_is_remark):
             continue
         last_data = rowid
@@ -97,7 +98,7 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
             FROM {source_table} WHERE rowid > {header_rowid} AND rowid <= {last_data} AND NOT ({blank_sql})
         """)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_t")
-    rows_read = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    rows_read = last_data - header_rowid - len(blanks)
     rows_blank = len(blanks)
     return Extract(
         table=view, source_table=source_table, raw_columns=raw_columns, raw_headers=raw_headers,

@@ -20,7 +20,6 @@ from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract, tabular
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
-SOURCE_TABLE = "_ingest_src"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
@@ -82,17 +81,18 @@ def used_range(path: Path) -> tuple[str, int, int]:
                              f"the .xlsx is corrupt or truncated (not a readable zip): {exc}") from exc
 
 
-def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path) -> Extract:
+def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
+         name: str = "_ingest_src") -> Extract:
     sheet, last_row, last_col = used_range(path)
     letters = [_col_letters(i) for i in range(1, last_col + 1)]
     columns = [f"c{i}" for i in range(last_col)]
     try:
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {SOURCE_TABLE} AS
+            CREATE OR REPLACE TEMP TABLE {name} AS
             SELECT {', '.join(f'"{l}" AS {c}' for l, c in zip(letters, columns))}
             FROM read_xlsx({sql_str(str(path))}, sheet = {sql_str(sheet)}, header = false, all_varchar = true,
                            stop_at_empty = false, range = 'A1:{letters[-1]}{last_row}')
         """)
     except duckdb.Error as exc:
         raise UnreadableFile("xlsx 文件无法读取", f"cannot read the .xlsx: {first_line(exc)}") from exc
-    return tabular.frame(con, contract, SOURCE_TABLE, columns)
+    return tabular.frame(con, contract, name, columns)
