@@ -25,6 +25,7 @@ class PersonalRule:
     column: str
     when: tuple[tuple[str, Any], ...] = ()  # all must hold for the row to be personal; () = always
     source: str = ""
+    when_sql: str | None = None  # a SQL condition instead of ``when``; its "quoted" columns must exist
 
     @property
     def is_phone(self) -> bool:
@@ -54,10 +55,23 @@ def contract_rules() -> dict[str, PersonalRule]:
     return rules
 
 
+# Individually owned businesses (个体工商户) have credit codes starting "92" (GB 32100-2015: registration
+# department 9 = market regulation, entity type 2 = individual business): their names are personal.
+INDIVIDUAL_CODE_SQL = "\"credit_code\" LIKE '92%'"
+
+# Marts known to carry personal fields under names no contract uses, until their YAML declares it in ``meta``.
+KNOWN_MART_RULES: dict[str, list[PersonalRule]] = {
+    "discharger_profile": [PersonalRule(
+        "name", source="discharger_profile.name: holder or subject name (个体工商户 are individuals)",
+        when_sql=f"coalesce(\"holder_is_individual\", false) OR {INDIVIDUAL_CODE_SQL}")],
+}
+
+
 def rules_for(mart: str, columns: list[str], meta: dict[str, dict[str, Any]] | None = None) -> list[PersonalRule]:
     """Personal-data rules for one mart given its columns and its dbt column ``meta``."""
     meta = meta or {}
     by_contract = contract_rules()
+    known = {r.column: r for r in KNOWN_MART_RULES.get(mart, [])}
     rules = []
     for col in columns:
         m = meta.get(col) or {}
@@ -65,6 +79,8 @@ def rules_for(mart: str, columns: list[str], meta: dict[str, dict[str, Any]] | N
             rules.append(PersonalRule(col, (), f"dbt meta {mart}.{col}"))
         elif m.get("personal_when"):
             rules.append(PersonalRule(col, tuple(sorted(m["personal_when"].items())), f"dbt meta {mart}.{col}"))
+        elif col in known:
+            rules.append(known[col])
         elif col in by_contract:
             rules.append(by_contract[col])
     return rules
@@ -87,6 +103,8 @@ def mask_expression(rule: PersonalRule, columns: list[str]) -> str:
                   f"ELSE '***' END")
     else:
         masked = f"left({c}, 1) || repeat('*', greatest(length({c}) - 1, 2))"
+    if rule.when_sql and all(c in columns for c in re.findall(r'"([^"]+)"', rule.when_sql)):
+        return f"CASE WHEN {c} IS NULL THEN NULL WHEN {rule.when_sql} THEN {masked} ELSE {c} END"
     present = [(k, v) for k, v in rule.when if k in columns]
     if rule.when and len(present) == len(rule.when):
         cond = " AND ".join(f'"{k}" IS NOT DISTINCT FROM {_literal(v)}' for k, v in present)
@@ -119,6 +137,9 @@ PERSONAL_VALUES_SQL = r"""
 SELECT DISTINCT v FROM (
     SELECT unnest(regexp_split_to_array(officer_names, '[,，;；、/\s]+')) AS v FROM raw.enforcement_current
     UNION ALL SELECT contact_phone FROM raw.enforcement_current
-    UNION ALL SELECT holder_name FROM raw.drainage_permits_current WHERE holder_type = 'individual'
+    UNION ALL SELECT subject_name FROM raw.enforcement_current WHERE credit_code LIKE '92%'
+    UNION ALL SELECT holder_name FROM raw.drainage_permits_current
+              WHERE holder_type = 'individual' OR credit_code LIKE '92%'
+    UNION ALL SELECT holder_name FROM raw.discharge_permits_current WHERE credit_code LIKE '92%'
 ) WHERE v IS NOT NULL AND length(v) >= 2
 """

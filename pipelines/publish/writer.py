@@ -35,6 +35,7 @@ from pipelines.contracts import load_contracts
 from pipelines.home import DataHome
 from pipelines.publish.docs import MartDoc, mart_docs
 from pipelines.publish.policy import ALL, PERSONAL_VALUES_SQL, Recipient, select_list
+from pipelines.quality.runner import ensure_spatial
 
 Reader = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 STORE_CRS = load_contracts()["census_pipes"].store_crs or "EPSG:4549"
@@ -91,6 +92,8 @@ def _write_extracts(con: duckdb.DuckDBPyConnection, version_dir: Path, recipient
                     marts: list[str] | None) -> tuple[dict[str, dict[str, str]], dict[str, MartDoc],
                                                       dict[str, list[str]], set[str]]:
     types, catalogue = _catalogue(con)
+    if any(t.upper().startswith("GEOMETRY") for cols in types.values() for t in cols.values()):
+        ensure_spatial(con)  # the CRS of GEOMETRY('EPSG:4549') is known to the spatial extension
     docs = mart_docs(catalogue)
     chosen = sorted(types) if marts is None else [m for m in marts if m in types]
     masked: dict[str, list[str]] = {}
@@ -115,14 +118,14 @@ def _leak_scan(con: duckdb.DuckDBPyConnection, files: dict[str, Path], personal:
     con.executemany("INSERT INTO personal_values VALUES (?)", [[v] for v in sorted(personal)])
     leaks = []
     for mart, path in files.items():
-        cols = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{path}')").fetchall()
-        for col, typ in cols:
-            if typ != "VARCHAR":
-                continue
-            (n,) = con.execute(f"SELECT count(*) FROM '{path}' WHERE \"{col}\" IN (SELECT v FROM personal_values)"
-                               ).fetchone()
-            if n:
-                leaks.append(f"{mart}.{col}: {n} 行含个人信息 rows carry personal values")
+        cols = [c for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{path}')"
+                                          ).fetchall() if t == "VARCHAR"]
+        if not cols:
+            continue
+        counts = con.execute("SELECT " + ", ".join(
+            f"count(*) FILTER (WHERE \"{c}\" IN (SELECT v FROM personal_values))" for c in cols)
+            + f" FROM '{path}'").fetchone()
+        leaks += [f"{mart}.{c}: {n} 行含个人信息 rows carry personal values" for c, n in zip(cols, counts) if n]
     return leaks
 
 
@@ -130,18 +133,18 @@ def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc
                      run_id: str, generated_at: str) -> None:
     con = duck.connect(path)
     try:
+        con.execute("BEGIN TRANSACTION")  # one commit: hundreds of COMMENT statements each committing is slow
         con.execute("CREATE SCHEMA marts; CREATE SCHEMA meta")
         for mart, file in files.items():
             con.execute(f"CREATE TABLE marts.\"{mart}\" AS SELECT * FROM '{file}'")
+            built = {r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE marts.\"{mart}\")").fetchall()}
             doc = docs.get(mart, MartDoc())
             if doc.description:
                 con.execute(f"COMMENT ON TABLE marts.\"{mart}\" IS {_comment(doc.description)}")
             for col, desc in doc.columns.items():
                 if desc:
-                    try:
+                    if col in built:  # the dictionary may document a column not built (yet)
                         con.execute(f"COMMENT ON COLUMN marts.\"{mart}\".\"{col}\" IS {_comment(desc)}")
-                    except duckdb.CatalogException:
-                        pass  # documented but not built (yet): the dictionary runs ahead of the model
         con.execute("""CREATE TABLE meta.publication (dataset VARCHAR, row_count BIGINT, sha256 VARCHAR,
                        run_id VARCHAR, generated_at TIMESTAMPTZ, masked_columns VARCHAR[])""")
         con.executemany("INSERT INTO meta.publication VALUES (?, ?, ?, ?, ?, ?)",
@@ -149,6 +152,7 @@ def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc
                          for m in manifests])
         con.execute("COMMENT ON TABLE meta.publication IS '发布记录：每个数据集的行数、校验和与发布批次。"
                     "Publication record: rows, checksum and run of each dataset.'")
+        con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()

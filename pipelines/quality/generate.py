@@ -202,6 +202,8 @@ def build_raw_suite(contract: Contract, districts: list[str]) -> Suite:
         "asset_key": ["raw", contract.feed],
         "table": f"raw.{contract.feed}",
         "batch_by": contract.partition_by or "_file_id",
+        # raw keeps every version: a correction file repeats a key of an earlier file, so keys are unique per file
+        "unique_within": ["_file_id"],
         "primary_key": list(contract.primary_key),
         "closed": True,
         "columns": families,

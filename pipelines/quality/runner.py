@@ -112,6 +112,7 @@ def _adapt(exp: dict[str, Any], suite: Suite, types: dict[str, str]) -> dict[str
     import pandas as pd
 
     meta = dict(exp.get("meta", {}))
+    meta.setdefault("label", expectation_label(exp))  # findings are named as the suite file names them
     exp = {"type": exp["type"], "kwargs": dict(exp.get("kwargs", {})), "meta": meta,
            # GE's own severity and notes, so its data docs show ours
            "severity": "critical" if meta.get("severity") == "ERROR" else "warning",
@@ -125,8 +126,8 @@ def _adapt(exp: dict[str, Any], suite: Suite, types: dict[str, str]) -> dict[str
                 kw[bound] = pd.Timestamp(kw[bound])
     if exp["type"] in _UNIQUE:
         columns = kw.pop("column_list", None) or [kw.pop("column")]
-        if suite.batch_by and suite.batch_by not in columns:
-            columns = [*columns, suite.batch_by]
+        columns += [c for c in dict.fromkeys([suite.batch_by, *suite.meta.get("unique_within", [])])
+                    if c and c not in columns]
         if len(columns) == 1:  # GE's compound expectation wants two columns or more
             exp["type"] = "expect_column_values_to_be_unique"
             kw["column"] = columns[0]
@@ -207,7 +208,7 @@ def _finding(result: Any) -> Finding:
         samples = list(values[:SAMPLE_LIMIT])
     elif not result.success and "observed_value" in res:
         samples = [{"observed_value": res["observed_value"]}]
-    label = expectation_label({"type": cfg.type, "kwargs": cfg.kwargs})
+    label = meta.get("label") or expectation_label({"type": cfg.type, "kwargs": cfg.kwargs})
     return Finding(label=label, severity=meta.get("severity", "ERROR"),
                    description_zh=meta.get("description_zh", ""), success=bool(result.success),
                    unexpected_count=res.get("unexpected_count"), element_count=res.get("element_count"),
@@ -250,7 +251,12 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, state: dict[str, Any
     fps = batch_fingerprints(con, suite.table, suite.batch_by)
     outcome.batches_total = len(fps)
     old = state.get("batches", {})
-    changed = [b for b, v in fps.items() if old.get(b, {}).get("fp") != v["fp"]]
+    changed = {b for b, v in fps.items() if old.get(b, {}).get("fp") != v["fp"]}
+    # a chunk's WARN findings cannot be split by batch, so when one of its batches changes (or goes), all of
+    # them are validated again and the old findings dropped: a fixed warning never lingers
+    touched = {v.get("chunk") for b, v in old.items() if b in changed or b not in fps} - {None}
+    changed |= {b for b, v in old.items() if v.get("chunk") in touched and b in fps}
+    changed = sorted(changed)
     batches = {b: v for b, v in old.items() if b in fps and b not in changed}
 
     select, dropped = _select_sql(suite, types, con)
@@ -306,20 +312,23 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, state: dict[str, Any
 
 
 def _merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per expectation across chunks: counts add up, samples pool, worst outcome wins."""
-    merged: dict[tuple[str, str], Finding] = {}
+    """One finding per expectation across chunks: counts add up, samples pool, a failure anywhere fails it;
+    it is ``carried`` when all its failures come from earlier runs."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
-        key = (f.label, f.severity)
-        if key not in merged:
-            merged[key] = Finding(**{**f.__dict__, "samples": list(f.samples)})
-            continue
-        m = merged[key]
-        m.success = m.success and f.success
-        m.carried = m.carried and f.carried
-        if f.unexpected_count is not None:
-            m.unexpected_count = (m.unexpected_count or 0) + f.unexpected_count
-        if f.element_count is not None:
-            m.element_count = (m.element_count or 0) + f.element_count
-        m.samples = (m.samples + [s for s in f.samples if s not in m.samples])[:SAMPLE_LIMIT]
-        m.exception = m.exception or f.exception
-    return list(merged.values())
+        groups.setdefault((f.label, f.severity), []).append(f)
+    merged = []
+    for parts in groups.values():
+        failing = [p for p in parts if not p.success]
+        counts = [p.unexpected_count for p in parts if p.unexpected_count is not None]
+        elements = [p.element_count for p in parts if p.element_count is not None]
+        samples: list[Any] = []
+        for p in failing or parts:
+            samples += [s for s in p.samples if s not in samples]
+        merged.append(Finding(
+            label=parts[0].label, severity=parts[0].severity, description_zh=parts[0].description_zh,
+            success=not failing, unexpected_count=sum(counts) if counts else None,
+            element_count=sum(elements) if elements else None, samples=samples[:SAMPLE_LIMIT],
+            exception=next((p.exception for p in parts if p.exception), None),
+            carried=bool(failing) and all(p.carried for p in failing)))
+    return merged

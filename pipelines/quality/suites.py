@@ -5,7 +5,8 @@ A suite file is great-expectations' own suite format (``name``, ``expectations``
 
 - ``asset_key``, ``table``: the Dagster asset and the warehouse relation the suite validates;
 - ``batch_by``: the column that cuts the relation into batches (``_file_id`` for files, ``data_date`` /
-  ``sampled_on`` for days, absent for a mart validated whole); uniqueness expectations hold within one batch;
+  ``sampled_on`` for days, absent for a mart validated whole); uniqueness expectations hold within one batch,
+  and within each value of the ``unique_within`` columns (raw: ``_file_id``, as raw keeps every version);
 - ``columns``: column → type family (see ``TYPE_FAMILIES``); checked against DuckDB's catalogue, and with
   ``closed: true`` a column the suite does not know is a schema break;
 - ``derived``: extra columns computed in SQL for the batch (``name: SQL expression``), e.g. a ratio;
