@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipelines.contracts import Column, Contract
 from pipelines.ingest.normalise import FULLWIDTH, HALFWIDTH
@@ -16,15 +17,20 @@ _FOLD = str.maketrans(FULLWIDTH, HALFWIDTH)
 HEADER_SEARCH_ROWS = 30
 
 
+_SPACES = re.compile(r"\s+")
+_UNIT_SUFFIX = re.compile(r"\([^()]*\)$")
+
+
+@lru_cache(maxsize=65536)
 def fold_header(text: str | None) -> str:
     if text is None:
         return ""
     folded = str(text).translate(_FOLD).replace("³", "3")
-    return re.sub(r"\s+", "", folded).lower()
+    return _SPACES.sub("", folded).lower()
 
 
 def _stem(folded: str) -> str:
-    return re.sub(r"\([^()]*\)$", "", folded)
+    return _UNIT_SUFFIX.sub("", folded)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,17 @@ def spellings(column: Column) -> list[str]:
     return [column.name, column.zh, *column.synonyms]
 
 
+_LOOKUPS: dict[tuple[str, int], tuple[dict[str, str], dict[str, str]]] = {}
+
+
 def _lookup(contract: Contract) -> tuple[dict[str, str], dict[str, str]]:
+    key = (contract.feed, id(contract))
+    if key not in _LOOKUPS:
+        _LOOKUPS[key] = _build_lookup(contract)
+    return _LOOKUPS[key]
+
+
+def _build_lookup(contract: Contract) -> tuple[dict[str, str], dict[str, str]]:
     exact: dict[str, str] = {}
     stems: dict[str, str] = {}
     for column in contract.columns:

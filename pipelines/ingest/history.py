@@ -36,7 +36,8 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(contract)} "
                 f"({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
     have = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = ? "
+        "AND database_name = current_database()",
         [contract.feed]).fetchall()}
     for name, sqltype in columns:
         if name not in have:

@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 MAX_BATCH_FILES = 400
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 FILES_TABLE = "_ingest_files"
-_READER_SUFFIXES = ("", "_read", "_lines", "_crc", "_data", "_data_t")
 
 
 @dataclass
@@ -151,13 +150,15 @@ class _Clock:
         return now
 
 
-def _drop_temp(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
-    for name in names:
-        for kind in ("VIEW", "TABLE"):
-            try:
-                con.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')
-            except duckdb.CatalogException:
-                pass   # the other kind
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every temp table and view of the loader (all ``_ingest…``), in one call."""
+    objects = con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = 'temp' AND starts_with(table_name, '_ingest')").fetchall()
+    views = [f'DROP VIEW IF EXISTS temp.main."{n}";' for n, kind in objects if kind == "VIEW"]
+    tables = [f'DROP TABLE IF EXISTS temp.main."{n}";' for n, kind in objects if kind != "VIEW"]
+    if views or tables:
+        con.execute("\n".join(views + tables))
 
 
 DEFERRED = "等待前一个失败的文件处理后再接入 / waits until an earlier failed file of this feed is loaded"
@@ -172,6 +173,7 @@ class _Pending:
     size: int
     at: datetime
     extract: Extract
+    k: int                  # index of the file in the batch table
 
 
 class _FeedRun:
@@ -185,6 +187,15 @@ class _FeedRun:
         self.batch_bytes = 0
         self.stopped = False
         self.serial = 0
+        self.hashes: dict[Path, tuple[str, int]] = {}
+        self.known: dict[str, tuple[int, str]] = {}       # sha256 → (file_id, name) of a load
+        self.ids = iter(())
+
+    def prepare(self, paths: list[Path]) -> None:
+        """Hash the waiting files and look them all up in the registry at once; reserve their ids."""
+        self.hashes = {p: registry.sha256_of(p) for p in paths}
+        self.known = registry.loaded_shas(self.con, self.contract.feed, [h for h, _ in self.hashes.values()])
+        self.ids = iter(registry.next_file_ids(self.con, len(paths)))
 
     # -- admission: hash, skip, reject, read ------------------------------------------------------
     def admit(self, path: Path) -> None:
@@ -194,17 +205,17 @@ class _FeedRun:
             return
         started = time.perf_counter()
         feed = self.contract.feed
-        sha, size = registry.sha256_of(path)
+        sha, size = self.hashes.pop(path, None) or registry.sha256_of(path)
         if any(p.sha256 == sha for p in self.batch):
             self.flush()                      # the same bytes twice in one delivery: load the first first
             if self.stopped:
                 self.result.files.append(FileResult(path.name, "deferred", error=DEFERRED))
                 return
-        file_id = registry.next_file_id(self.con)
+        file_id = next(self.ids, None) or registry.next_file_id(self.con)
         at = _Clock.now()
         common = dict(file_id=file_id, feed=feed, file_name=path.name, sha256=sha, bytes=size,
                       run_id=self.run_id, loaded_at=at)
-        earlier = registry.loaded_before(self.con, feed, sha)
+        earlier = self.known.get(sha)
         if earlier:
             stored = _move(path, self.home.archive / feed, file_id)
             error = f"与已接入文件「{earlier[1]}」(file_id {earlier[0]}) 内容相同，跳过 / same bytes as {earlier[1]}"
@@ -226,15 +237,19 @@ class _FeedRun:
         try:
             extract = read(self.con, self.contract, path, self.work, name)
         except (UnreadableFile, duckdb.Error) as exc:
-            _drop_temp(self.con, [f"{name}{suffix}" for suffix in _READER_SUFFIXES])
+            self.drop_reader_tables(name)
             if not isinstance(exc, UnreadableFile):
                 exc = UnreadableFile("文件无法读取", f"the file cannot be read: {first_line(exc)}")
             self.reject(path, common, started, exc)
             return
+        if not self.batch:
+            validate.create_batch(self.con, self.contract)
+        k = len(self.batch)
+        validate.add_to_batch(self.con, self.contract, extract, k)
         result = FileResult(path.name, "loaded", file_id, rows_read=extract.rows_read,
                             rows_blank=extract.rows_blank, encoding=extract.encoding, crs=extract.crs,
                             seconds=time.perf_counter() - started)
-        self.batch.append(_Pending(path, result, sha, size, at, extract))
+        self.batch.append(_Pending(path, result, sha, size, at, extract, k))
         self.batch_bytes += size
         if len(self.batch) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES:
             self.flush()
@@ -275,18 +290,23 @@ class _FeedRun:
                     self.stopped = True
                     return
         finally:
-            names = [t for p in batch for t in p.extract.temp_tables]
-            _drop_temp(self.con, [*names, validate.CHECKED_TABLE, validate.BATCH_VIEW, FILES_TABLE])
+            _drop_temp(self.con)
+
+    def drop_reader_tables(self, name: str) -> None:
+        for view in (f"{name}_data",):
+            self.con.execute(f'DROP VIEW IF EXISTS temp.main."{view}"')
+        for suffix in ("", "_read", "_lines", "_crc", "_data_t"):
+            self.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}{suffix}"')
 
     def load(self, batch: list[_Pending]) -> None:
         con, feed = self.con, self.contract.feed
         started = time.perf_counter()
-        extracts = {k: p.extract for k, p in enumerate(batch)}
-        validate.build_checked(con, self.contract, [p.extract for p in batch])
+        extracts = {p.k: p.extract for p in batch}
+        validate.build_checked(con, self.contract, [p.k for p in batch])
         con.execute(f"CREATE OR REPLACE TEMP TABLE {FILES_TABLE} "
                     "(k INTEGER, file_id BIGINT, file_name VARCHAR, loaded_at TIMESTAMP)")
         con.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?, ?, ?)",
-                        [[k, p.result.file_id, p.path.name, p.at] for k, p in enumerate(batch)])
+                        [[p.k, p.result.file_id, p.path.name, p.at] for p in batch])
         con.execute("BEGIN TRANSACTION")
         try:
             quarantined = quarantine.insert(con, self.contract, extracts, validate.CHECKED_TABLE, FILES_TABLE)
@@ -299,7 +319,8 @@ class _FeedRun:
                                              f"WHERE _file_id IN ({ids}) GROUP BY 1").fetchall())
             share = (time.perf_counter() - started) / len(batch)
             rows = []
-            for k, p in enumerate(batch):
+            for i, p in enumerate(batch):
+                k = p.k
                 r, a = p.result, applied[k]
                 r.rows_quarantined = in_quarantine.get(r.file_id, 0)
                 r.rows_new, r.rows_changed, r.rows_unchanged = a.new, a.changed, a.unchanged
@@ -310,7 +331,7 @@ class _FeedRun:
                         f"{p.path.name}: accounting: read {r.rows_read} != loaded {r.rows_loaded} "
                         f"+ quarantined {r.rows_quarantined} (new versions in raw: {in_raw.get(r.file_id, 0)})")
                 stored = self.home.archive / feed / p.path.name
-                if stored.exists() or any(q.path.name == p.path.name for q in batch[:k]):
+                if stored.exists() or any(q.path.name == p.path.name for q in batch[:i]):
                     stored = self.home.archive / feed / f"{p.path.stem}.{r.file_id}{p.path.suffix}"
                 r.stored_as, r.seconds = str(stored), r.seconds + share
                 rows.append(dict(file_id=r.file_id, feed=feed, file_name=p.path.name, sha256=p.sha256,
@@ -325,6 +346,7 @@ class _FeedRun:
             con.execute("ROLLBACK")
             raise
         for p in batch:
+            self.known.setdefault(p.sha256, (p.result.file_id, p.path.name))
             target = Path(p.result.stored_as)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(p.path), str(target))
@@ -352,7 +374,9 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     prepare(con, contract)
     with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
         run = _FeedRun(contract, home, con, run_id, Path(work))
-        for path in landing_files(contract, home):
+        paths = landing_files(contract, home)
+        run.prepare(paths)
+        for path in paths:
             run.admit(path)
         run.flush()
     result = run.result

@@ -12,6 +12,7 @@ from pipelines.contracts import Contract
 from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
 
+RAW_TABLE = "_ingest_raw_values"
 REASON_TYPE = "STRUCT(field VARCHAR, rule VARCHAR, message_zh VARCHAR, message_en VARCHAR)[]"
 
 
@@ -33,24 +34,22 @@ def insert(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: dict[in
     """Copy the checked records that have reasons into the quarantine, for the batch files ``extracts``
     (``_batch_file`` → extract; ``files_table`` maps it to file_id, file name and load time).
     Returns the number of records quarantined per batch file."""
-    counts = dict(con.execute(
-        f"SELECT _batch_file, count(*) FROM {checked} WHERE _reasons IS NOT NULL GROUP BY 1").fetchall())
-    branches = []
-    for k, extract in extracts.items():
-        if not counts.get(k):
-            continue
-        pairs = ", ".join(f"{sql_str(h)}, d.\"{c}\"" for h, c in zip(extract.raw_headers, extract.raw_columns))
-        branches.append(
-            f"SELECT {k}::INTEGER AS _batch_file, d._source_row, json_object({pairs}) AS raw_values "
-            f"FROM \"{extract.table}\" d WHERE d._source_row IN "
-            f"(SELECT _source_row FROM {checked} WHERE _batch_file = {k} AND _reasons IS NOT NULL)")
-    if not branches:
+    bad_rows = dict(con.execute(
+        f"SELECT _batch_file, list(_source_row) FROM {checked} WHERE _reasons IS NOT NULL GROUP BY 1").fetchall())
+    bad_rows = {k: rows for k, rows in bad_rows.items() if k in extracts}
+    if not bad_rows:
         return {}
+    # The cells as sent, per file (each file has its own columns), then one insert for the batch.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} (_batch_file INTEGER, _source_row BIGINT, raw_values JSON)")
+    for k, rows in bad_rows.items():
+        extract = extracts[k]
+        pairs = ", ".join(f"{sql_str(h)}, \"{c}\"" for h, c in zip(extract.raw_headers, extract.raw_columns))
+        con.execute(f"INSERT INTO {RAW_TABLE} SELECT {int(k)}, _source_row, json_object({pairs}) "
+                    f"FROM \"{extract.table}\" WHERE _source_row IN ({', '.join(str(int(r)) for r in rows)})")
     message_zh = ("'文件「' || f.file_name || '」第' || c._source_row || '行，' || r.zh "
                   "|| CASE WHEN r.value IS NOT NULL THEN '（原值：' || r.value || '）' ELSE '' END")
     message_en = ("'File ' || f.file_name || ', row ' || c._source_row || ', ' || r.en "
                   "|| CASE WHEN r.value IS NOT NULL THEN ' (value sent: ' || r.value || ')' ELSE '' END")
-    union = "\nUNION ALL\n".join(branches)
     con.execute(f"""
         INSERT INTO {table_name(contract)}
         SELECT f.file_id, f.file_name, c._source_row, d.raw_values,
@@ -58,9 +57,9 @@ def insert(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: dict[in
                                                  'message_zh': {message_zh}, 'message_en': {message_en}}}),
                f.loaded_at
         FROM {checked} c
-        JOIN ({union}) d ON d._batch_file = c._batch_file AND d._source_row = c._source_row
+        JOIN {RAW_TABLE} d ON d._batch_file = c._batch_file AND d._source_row = c._source_row
         JOIN {files_table} f ON f.k = c._batch_file
-        WHERE c._reasons IS NOT NULL
         ORDER BY c._batch_file, c._source_row
     """)
-    return {k: n for k, n in counts.items() if k in extracts}
+    con.execute(f"DROP TABLE {RAW_TABLE}")
+    return {k: len(rows) for k, rows in bad_rows.items()}

@@ -30,8 +30,8 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SEQUENCE IF NOT EXISTS audit.file_id_seq START 1")
     con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} ({', '.join(f'{n} {t}' for n, t in COLUMNS)})")
     have = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'audit' "
-        "AND table_name = 'file_registry'").fetchall()}
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'audit' AND table_name = 'file_registry' "
+        "AND database_name = current_database()").fetchall()}
     for name, sqltype in COLUMNS:
         if name not in have:
             con.execute(f"ALTER TABLE {TABLE} ADD COLUMN {name} {sqltype}")
@@ -39,6 +39,23 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
 
 def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT nextval('audit.file_id_seq')").fetchone()[0]
+
+
+def next_file_ids(con: duckdb.DuckDBPyConnection, n: int) -> list[int]:
+    if n <= 0:
+        return []
+    return [r[0] for r in con.execute(f"SELECT nextval('audit.file_id_seq') FROM range({int(n)})").fetchall()]
+
+
+def loaded_shas(con: duckdb.DuckDBPyConnection, feed: str, shas: list[str]) -> dict[str, tuple[int, str]]:
+    """sha256 → (file_id, file_name) of the first load, for those of ``shas`` loaded before in this feed."""
+    if not shas:
+        return {}
+    rows = con.execute(
+        f"SELECT sha256, min(file_id), arg_min(file_name, file_id) FROM {TABLE} "
+        "WHERE feed = ? AND status = 'loaded' AND sha256 IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
+        [feed, list(shas)]).fetchall()
+    return {sha: (file_id, name) for sha, file_id, name in rows}
 
 
 def sha256_of(path: Path) -> tuple[str, int]:

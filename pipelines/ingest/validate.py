@@ -289,8 +289,10 @@ class Plan:
         return " AND ".join(parts) if parts else "FALSE"
 
     # ---- the statement ----------------------------------------------------------------------------
-    def sql(self, source: str, table: str = CHECKED_TABLE) -> str:
-        """One statement over the batch view ``source`` (the union of the files' projections)."""
+    def sql(self, source: str, table: str = CHECKED_TABLE, files: list[int] | None = None) -> str:
+        """One statement over the batch table ``source`` (windows are per file, so a subset of its files
+        gives the same answer for them)."""
+        where = f"WHERE _batch_file IN ({', '.join(str(int(k)) for k in files)})" if files is not None else ""
         fold_cols = ["*"] + [self.folded(c) for c in self.columns]
         base_cols = ["*"] + [self.cleaned(c) for c in self.columns]
 
@@ -338,7 +340,7 @@ class Plan:
         return f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
         WITH folded AS (
-            SELECT {', '.join(fold_cols)} FROM {_q(source)}
+            SELECT {', '.join(fold_cols)} FROM {_q(source)} {where}
         ), base AS (
             SELECT {', '.join(base_cols)} FROM folded
         ), parsed AS (
@@ -367,13 +369,31 @@ class Plan:
         """
 
 
-BATCH_VIEW = "_ingest_batch"
+BATCH_TABLE = "_ingest_batch"
 
 
-def build_checked(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: list[Extract],
-                  table: str = CHECKED_TABLE) -> None:
-    """Check every record of a batch of files in one statement; ``_batch_file`` = index in ``extracts``."""
+def create_batch(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """The table a batch of files is gathered in (one projection per file), in the shape ``Plan.sql``
+    reads: the check statement then binds against one plain table, whatever the number of files."""
     plan = Plan(contract)
-    union = "\nUNION ALL\n".join(plan.projection(e, k) for k, e in enumerate(extracts))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {BATCH_VIEW} AS {union}")
-    con.execute(plan.sql(BATCH_VIEW, table))
+    cols = ["_batch_file INTEGER", "_source_row BIGINT", "_phys BIGINT", "_raw_hash UBIGINT"]
+    for column in plan.columns:
+        if column.type == "geometry" or column.derived:
+            continue
+        cols.append(f"{plan.raw_sql(column)} VARCHAR")
+        if plan.numeric(column):
+            cols.append(f"{_q('_bare__' + column.name)} DOUBLE")
+    if plan.geo:
+        cols.append("_g GEOMETRY")
+    cols.append("_integrity VARCHAR[]")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {BATCH_TABLE} ({', '.join(cols)})")
+
+
+def add_to_batch(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract, k: int) -> None:
+    con.execute(f"INSERT INTO {BATCH_TABLE} BY NAME {Plan(contract).projection(extract, k)}")
+
+
+def build_checked(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[int] | None = None,
+                  table: str = CHECKED_TABLE) -> None:
+    """Check every record of the batch (or of the given batch files) in one statement."""
+    con.execute(Plan(contract).sql(BATCH_TABLE, table, files))

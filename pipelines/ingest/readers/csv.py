@@ -30,6 +30,8 @@ def _shape(sample: str, contract: Contract) -> tuple[str, int]:
         width = max((len(r) for r in rows), default=1)
         if matched > best[1]:
             best = (delim, matched, width)
+        if delim == "," and index is not None and matched >= max(2, len(rows[index]) // 2):
+            break             # a comma file whose header names its columns: no need to try the others
     return best[0], max(best[2], 1)
 
 

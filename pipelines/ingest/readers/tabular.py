@@ -22,7 +22,13 @@ REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填�
               r"联系人|签字|签名|盖章|统计人|数据截[至止]|以上)")
 BLANK_CHARS = "' ' || chr(9) || chr(10) || chr(13) || chr(12288) || chr(160)"
 TAIL_ROWS = 50
+SMALL_SHEET_ROWS = 5000
 MAX_INLINE_BLANKS = 64
+
+
+def _text(value) -> str:
+    """A cell's text without the whitespace that makes a cell look blank (as ``_blank`` in SQL)."""
+    return "" if value is None else str(value).strip(" \t\r\n\u3000\u00a0")
 
 
 def _blank(col: str) -> str:
@@ -32,9 +38,12 @@ def _blank(col: str) -> str:
 def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str, columns: list[str],
           *, encoding: str | None = None) -> Extract:
     """Find the header of a sheet already in ``source_table`` and define its data records."""
-    top = con.execute(
-        f"SELECT rowid, {', '.join(columns)} FROM {source_table} ORDER BY rowid LIMIT {HEADER_SEARCH_ROWS}"
-    ).fetchall()
+    # A small sheet is fetched whole in one statement and framed in Python; a large one is framed with
+    # three aggregate queries (header rows, column fill and blank rows, the last rows).
+    head = con.execute(f"SELECT rowid, {', '.join(columns)} FROM {source_table} ORDER BY rowid "
+                       f"LIMIT {SMALL_SHEET_ROWS + 1}").fetchall()
+    small = len(head) <= SMALL_SHEET_ROWS
+    top = head[:HEADER_SEARCH_ROWS]
     header_index = find_header_row(contract, [list(r[1:]) for r in top])
     if header_index is None:
         expected = "、".join(c.header for c in contract.columns if c.required and c.type != "geometry")
@@ -45,14 +54,23 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     header_cells = [None if v is None else str(v).strip() for v in top[header_index][1:]]
     mapping = map_headers(contract, header_cells)
 
-    # One pass: which columns hold any data (headerless ones are kept only then, so that raw_values shows
-    # what was sent), and which rows are blank.
     blank_sql = " AND ".join(_blank(c) for c in columns)
-    filled = ", ".join(f"count(nullif(trim({c}), ''))" for c in columns)
-    *counts, blanks = con.execute(
-        f"SELECT {filled}, list(rowid ORDER BY rowid) FILTER (WHERE {blank_sql}) "
-        f"FROM {source_table} WHERE rowid > {header_rowid}").fetchone()
-    blanks = blanks or []
+    if small:
+        body = [r for r in head if r[0] > header_rowid]
+        counts = [sum(1 for r in body if _text(r[i + 1])) for i in range(len(columns))]
+        blanks = [r[0] for r in body if not any(_text(v) for v in r[1:])]
+        tail = [r for r in reversed(body) if any(_text(v) for v in r[1:])][:TAIL_ROWS]
+    else:
+        filled = ", ".join(f"count(nullif(trim({c}), ''))" for c in columns)
+        *counts, blanks = con.execute(
+            f"SELECT {filled}, list(rowid ORDER BY rowid) FILTER (WHERE {blank_sql}) "
+            f"FROM {source_table} WHERE rowid > {header_rowid}").fetchone()
+        blanks = blanks or []
+        tail = con.execute(
+            f"SELECT rowid, {', '.join(columns)} FROM {source_table} WHERE rowid > {header_rowid} "
+            f"AND NOT ({blank_sql}) ORDER BY rowid DESC LIMIT {TAIL_ROWS}").fetchall()
+
+    # Keep the columns that have a header or hold any data: raw_values then shows what was sent.
     raw_columns, raw_headers, used = [], [], set()
     for i, col in enumerate(columns):
         text = header_cells[i] if i < len(header_cells) else None
@@ -66,15 +84,12 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
         raw_headers.append(name)
 
     # The remarks sit below the data: look only at the last non-blank rows, from the bottom up.
-    tail = con.execute(
-        f"SELECT rowid, {', '.join(columns)} FROM {source_table} WHERE rowid > {header_rowid} AND NOT ({blank_sql}) "
-        f"ORDER BY rowid DESC LIMIT {TAIL_ROWS}").fetchall()
     lone_cell_is_remark = len(mapping.positions) >= 3
     last_data = header_rowid
     for rowid, *cells in tail:
-        nonempty = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+        nonempty = [_text(c) for c in cells if _text(c)]
         first = nonempty[0] if nonempty else ""
-        lone = len(nonempty) == 1 and cells[0] is not None and str(cells[0]).strip() != ""
+        lone = len(nonempty) == 1 and bool(_text(cells[0]))
         if re.match(REMARKS_RE, first) or (lone and lone_cell_is_remark):
             continue
         last_data = rowid
