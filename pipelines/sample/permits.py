@@ -264,6 +264,20 @@ def write_discharge_permits(ctx: Context, total: int, plants: list[dict]) -> Non
         _write_discharge_file(ctx, d, rows, plants, rng)
 
 
+# what a firm's name says about its industry (GB/T 4754 divisions as the permit platform writes them)
+INDUSTRY_WORDS = (("化工", "化学原料和化学制品制造业"), ("制药", "医药制造业"), ("电镀", "金属表面处理及热处理加工"),
+                  ("汽车", "汽车制造业"), ("部件", "汽车制造业"), ("印染", "纺织业"), ("食品", "食品制造业"),
+                  ("塑", "橡胶和塑料制品业"), ("阀门", "通用设备制造业"), ("机械", "通用设备制造业"),
+                  ("机电", "电气机械和器材制造业"))
+
+
+def industry_of(name: str, rng) -> str:
+    for word, industry in INDUSTRY_WORDS:
+        if word in name:
+            return industry
+    return INDUSTRIES[int(rng.integers(0, len(INDUSTRIES)))]
+
+
 def _write_discharge_file(ctx: Context, d: District, rows: list[dict], plants: list[dict], rng) -> None:
     n = len(rows)
     district_plants = [p for p in plants if p["district"] == d.code]
@@ -293,7 +307,7 @@ def _write_discharge_file(ctx: Context, d: District, rows: list[dict], plants: l
         "permit_no": permit_no,
         "holder_name": [r["name"] for r in rows],
         "credit_code": [r["credit_code"] for r in rows],
-        "industry": [INDUSTRIES[int(k)] for k in rng.integers(0, len(INDUSTRIES), n)],
+        "industry": [industry_of(r["name"], rng) for r in rows],
         "management_class": [klass_label[k][style] for k in klass],
         "discharge_destination": dest_label[dest],
         "receiving_plant_id": receiving,
