@@ -41,18 +41,15 @@ MISCONNECTIONS_AT_SCALE_1 = 5_000
 
 
 def _landing_files(home: DataHome) -> list[Path]:
-    files = []
-    for feed in FEEDS:
-        folder = home.landing_for(feed)
-        if folder.exists():
-            files += [p for p in folder.rglob("*") if p.is_file()]
-    return files
+    if not home.landing.exists():
+        return []
+    return [p for p in home.landing.rglob("*") if p.is_file()]
 
 
 def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = True, force: bool = False) -> dict:
     """Write the sample bureau exports of ``scale`` (1 = one city-year) into ``home/landing/<feed>/``
     and ``home/sample_truth.json``; return the truth. Refuses to write over existing landing files
-    unless ``force`` (then the eleven feed folders are emptied first)."""
+    unless ``force`` (then the eleven feed folders are emptied first; other files in landing/ stay)."""
     if scale <= 0:
         raise ValueError("scale must be positive")
     data_home = DataHome.resolve(home)
