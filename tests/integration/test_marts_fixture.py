@@ -406,12 +406,17 @@ def test_network_anomalies_report_the_fixture_defects(built):
     found = {(r["anomaly_kind"], r["object_id"]) for r in _rows(path, "SELECT * FROM marts.network_anomalies")}
     for item in [("cycle", "JJ-C1"), ("cycle", "JJ-C2"), ("cycle", "JJ-C3"), ("cycle", "JJ-B1"), ("cycle", "JJ-B2"),
                  ("dead_end", "JJ-G2"), ("missing_manhole", "JJ-G2"), ("isolated_manhole", "JJ-ISO"),
-                 ("reversed_segment", "JJ-S3"), ("no_downstream_plant", "JJ-C12"),
+                 ("reversed_segment", "JJ-S3"), ("no_downstream_plant", "331002"),
                  ("unknown_segment_reference", "B2024-03"), ("unknown_segment_reference", "PJ-003"),
                  ("unknown_manhole_reference", "DP-331002-0003")]:
         assert item in found, item
     # nothing on the clean tree of P01 is reported as a cycle
     assert not {o for k, o in found if k == "cycle"} & {"JJ-M000", "JJ-M001", "JJ-M002", "JJ-M004"}
+    # the dead end strands JJ-G12 (15 m); the district summary counts it with the closed loop (3 × 10 m)
+    details = {(r["anomaly_kind"], r["object_id"]): r["detail"]
+               for r in _rows(path, "SELECT * FROM marts.network_anomalies")}
+    assert "1 upstream segments (15 m)" in details[("dead_end", "JJ-G2")]
+    assert details[("no_downstream_plant", "331002")].startswith("4 sewage/combined segments (45 m)")
 
 
 def test_discharger_profile_flags(built):

@@ -3,8 +3,8 @@
   Gaps and cycles found while tracing, and references to objects the census does not know, one row each.
   anomaly_kind:
     cycle                      环路上的检查井（cycle_id 为环内最小井号）
-    dead_end                   无出流管段且不是进厂井的检查井：污水流不到厂（管网缺口）
-    no_downstream_plant        追踪不到任何污水处理厂的污水/合流管段
+    dead_end                   无出流管段且不是进厂井的检查井：污水流不到厂（管网缺口），附其后滞留的上游管段数与长度
+    no_downstream_plant        每个区县一行：追踪不到任何污水处理厂的污水/合流管段数与长度（逐段见 pipe_segments）
     several_plants             流向多座污水处理厂的检查井（分叉）
     reversed_segment           按管底标高判定为逆向绘制并已反转的管段（也可能是倒坡，需核查）
     self_loop                  起终点为同一检查井的管段
@@ -36,10 +36,6 @@ endpoints as (
     select segment_id, end_manhole_id, district_code from pipes
 ),
 
-out_degree as (
-    select from_manhole_id as manhole_id, count(*) as n_out from edges group by 1
-),
-
 anomalies as (
     select 'cycle' as anomaly_kind, 'manhole' as object_type, c.manhole_id as object_id,
            c.cycle_id as related_id, mh.district_code,
@@ -48,18 +44,21 @@ anomalies as (
     left join manholes as mh on mh.manhole_id = c.manhole_id
 
     union all
-    select 'dead_end', 'manhole', e.to_manhole_id, min(e.segment_id), min(e.district_code), 'no outgoing sewage pipe'
-    from edges as e
-    left join out_degree as o on o.manhole_id = e.to_manhole_id
-    left join plants as p on p.inlet_manhole_id = e.to_manhole_id
-    where o.manhole_id is null and p.plant_id is null
-    group by e.to_manhole_id
+    select 'dead_end', 'manhole', manhole_id, inflow_segment_id, district_code,
+           'no outgoing sewage pipe and no plant inlet: ' || cast(stranded_segments as varchar)
+           || ' upstream segments (' || cast(cast(round(stranded_length_m) as bigint) as varchar) || ' m) drain to no plant'
+    from {{ ref('int_network_dead_ends') }}
 
     union all
-    select 'no_downstream_plant', 'segment', n.segment_id, n.to_manhole_id, e.district_code, 'drains to no plant'
+    -- one summary row per district; each such segment is behind a dead end or in a cycle (rows above),
+    -- and pipe_segments.downstream_plant_id is NULL for it
+    select 'no_downstream_plant', 'district', e.district_code, null, e.district_code,
+           cast(count(*) as varchar) || ' sewage/combined segments ('
+           || cast(cast(round(sum(e.length_m)) as bigint) as varchar) || ' m) drain to no plant'
     from {{ ref('int_segment_network') }} as n
     inner join edges as e on e.segment_id = n.segment_id
     where n.downstream_plant_id is null
+    group by e.district_code
 
     union all
     select 'several_plants', 'manhole', mp.manhole_id, min(mp.plant_id), min(mh.district_code), 'drains to more than one plant'
