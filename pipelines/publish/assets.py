@@ -20,6 +20,7 @@ from dagster import (
 from pipelines.publish.policy import ALL
 from pipelines.publish.writer import publish
 from pipelines.quality.checks import blocking_check_ids, build_quality_checks, default_mart_keys, default_raw_keys
+from pipelines.quality.evaluate import reader_for
 from pipelines.quality.gate import assert_gate
 from pipelines.quality.reports import write_reports
 from pipelines.resources import HomeResource, WarehouseResource
@@ -44,9 +45,9 @@ def build_publish_assets(mart_keys: Mapping[str, AssetKey] | None = None,
                             home: HomeResource) -> MaterializeResult:
         data_home = home.home
         assert_gate(data_home, gate)
-        publication = publish(data_home, warehouse.reader, run_id=context.run.run_id, recipient=ALL)
+        publication = publish(data_home, reader_for(warehouse), run_id=context.run.run_id, recipient=ALL)
         if reports:
-            write_reports(data_home, warehouse.reader)
+            write_reports(data_home, reader_for(warehouse))
         return MaterializeResult(metadata={
             "发布库 published": MetadataValue.path(str(publication.published)),
             "数据集目录 extracts": MetadataValue.path(str(publication.extracts)),

@@ -77,10 +77,10 @@ def rules_for(mart: str, columns: list[str], meta: dict[str, dict[str, Any]] | N
         m = meta.get(col) or {}
         if m.get("personal"):
             rules.append(PersonalRule(col, (), f"dbt meta {mart}.{col}"))
+        elif col in known:  # knows more than a one-column condition (credit codes 92…)
+            rules.append(known[col])
         elif m.get("personal_when"):
             rules.append(PersonalRule(col, tuple(sorted(m["personal_when"].items())), f"dbt meta {mart}.{col}"))
-        elif col in known:
-            rules.append(known[col])
         elif col in by_contract:
             rules.append(by_contract[col])
     return rules

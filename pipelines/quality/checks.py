@@ -27,6 +27,7 @@ from pipelines.contracts import FEEDS
 from pipelines.home import EXPECTATIONS_DIR
 from pipelines.quality.domain import mart_checks, raw_checks
 from pipelines.quality.evaluate import AssetChecks, evaluate_asset, reader_for
+from pipelines.quality.reports import write_reports
 from pipelines.quality.results import CheckOutcome
 from pipelines.quality.store import dumps
 from pipelines.quality.suites import load_suites
@@ -105,8 +106,13 @@ def _asset_checks_definition(checks: AssetChecks, raw_keys: Mapping[str, AssetKe
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
                 home: HomeResource) -> Iterator[AssetCheckResult]:
         selected = [k.name for k in context.selected_asset_check_keys]
-        for outcome in evaluate_asset(home.home, reader_for(warehouse), checks, run_id=context.run.run_id,
-                                      selected=selected):
+        outcomes = evaluate_asset(home.home, reader_for(warehouse), checks, run_id=context.run.run_id,
+                                  selected=selected)
+        if any(o.blocking_failed for o in outcomes):
+            # publication (which writes the reports) will not run: the summary must show why. The data docs
+            # (seconds to render) follow with the next publication or `write_reports`.
+            write_reports(home.home, reader_for(warehouse), data_docs=False)
+        for outcome in outcomes:
             (context.log.info if outcome.passed else context.log.warning)(outcome.message())
             yield to_check_result(outcome)
 

@@ -10,7 +10,7 @@ column so they still hold per batch.
 
 A chunk that fails an ERROR expectation is not recorded, so it is validated again on the next run until the
 data is fixed; a chunk with WARN failures is recorded with its findings, which are carried forward (marked
-``carried``) while any batch of that chunk is unchanged.
+``carried``) while its batches are unchanged. When one of them changes, the whole chunk is validated again.
 """
 from __future__ import annotations
 

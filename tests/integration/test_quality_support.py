@@ -24,7 +24,7 @@ from pipelines import duck
 from pipelines.home import DBT_PROJECT_DIR, DataHome
 from pipelines.publish.assets import build_publish_assets
 from pipelines.publish.writer import verify_extracts
-from pipelines.quality.checks import blocking_check_ids, build_quality_checks, default_mart_keys, default_raw_keys
+from pipelines.quality.checks import blocking_check_ids, build_quality_checks, default_raw_keys
 from pipelines.resources import HomeResource, WarehouseResource
 from tests.fixtures.raw_warehouse import REPORTING_DATE, build
 
