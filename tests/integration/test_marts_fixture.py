@@ -8,7 +8,10 @@ tables, so a wrong seed value or a wrong formula in the models shows up as a dis
 from __future__ import annotations
 
 import calendar
+import fcntl
+import json
 import math
+import os
 from collections import defaultdict, deque
 from datetime import date
 
@@ -39,21 +42,40 @@ TARGETS = {"inspected": [(date(2024, 12, 31), 60.0), (date(2025, 12, 31), 100.0)
 # ----------------------------------------------------------------------------------------------------
 # The build: fixture warehouse → Dagster materialisation of every dbt asset (dbt build incl. tests).
 # ----------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def _build(directory):
     from dagster import materialize
 
     from pipelines.resources import WarehouseResource
     from pipelines.transform.assets import dbt_models, dbt_resource
 
-    path = fx.build(tmp_path_factory.mktemp("marts") / "warehouse.duckdb")
+    path = fx.build(directory / "warehouse.duckdb")
     result = materialize(
         [dbt_models],
         resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(path=str(path))},
         run_config={"ops": {"dbt_models": {"config": {"reporting_date": REPORTING_DATE.isoformat()}}}},
         raise_on_error=False,
     )
-    return path, result
+    return {"success": result.success,
+            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value}
+                       for e in result.get_asset_check_evaluations()]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Built once per test session, also across pytest-xdist workers: the first worker builds under a
+    lock in the session's shared temp root and records the Dagster result; the others read the file."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    directory = root / "marts_fixture"
+    directory.mkdir(exist_ok=True)
+    with open(directory / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        summary_path = directory / "result.json"
+        if not summary_path.exists():
+            summary_path.write_text(json.dumps(_build(directory)))
+        summary = json.loads(summary_path.read_text())
+    return directory / "warehouse.duckdb", summary
 
 
 def _rows(path, sql):
@@ -351,14 +373,14 @@ def expected_city_bod5():
 # ----------------------------------------------------------------------------------------------------
 def test_dbt_build_succeeds_with_checks(built):
     _, result = built
-    assert result.success
-    evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) > 100
-    failed = {e.check_name for e in evaluations if not e.passed}
+    assert result["success"]
+    checks = result["checks"]
+    assert len(checks) > 100
+    failed = [c for c in checks if not c["passed"]]
     # The fixture's deliberate orphans surface as WARN checks (never ERROR), and only those.
-    assert all(e.severity.value == "WARN" for e in evaluations if not e.passed)
-    assert any("connection_manhole_id" in name for name in failed)
-    assert any("stg_inspections__defects_segment_id" in name for name in failed)
+    assert all(c["severity"] == "WARN" for c in failed)
+    assert any("connection_manhole_id" in c["name"] for c in failed)
+    assert any("stg_inspections__defects_segment_id" in c["name"] for c in failed)
 
 
 def test_pipe_segments_agree_with_python(built):
@@ -450,8 +472,6 @@ def test_effluent_compliance_uses_valid_hours_and_cold_period(built):
 
 def test_every_mart_column_is_documented(built):
     """Columns in the warehouse = columns described in the dbt YAML, each with a description."""
-    import json
-
     from pipelines.transform.project import MANIFEST_PATH
 
     path, _ = built
