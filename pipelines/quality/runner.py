@@ -14,6 +14,7 @@ data is fixed; a chunk with WARN failures is recorded with its findings, which a
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import re
@@ -111,9 +112,10 @@ def _select_sql(suite: Suite, types: dict[str, str], con: duckdb.DuckDBPyConnect
 def _adapt(exp: dict[str, Any], suite: Suite, types: dict[str, str]) -> dict[str, Any]:
     import pandas as pd
 
-    meta = dict(exp.get("meta", {}))
+    exp = copy.deepcopy(exp)  # the suite's own expectations stay as loaded: they make its fingerprint
+    meta = exp.get("meta", {})
     meta.setdefault("label", expectation_label(exp))  # findings are named as the suite file names them
-    exp = {"type": exp["type"], "kwargs": dict(exp.get("kwargs", {})), "meta": meta,
+    exp = {"type": exp["type"], "kwargs": exp.get("kwargs", {}), "meta": meta,
            # GE's own severity and notes, so its data docs show ours
            "severity": "critical" if meta.get("severity") == "ERROR" else "warning",
            "notes": f"[{meta.get('severity')}] {meta.get('description_zh', '')}"}

@@ -24,6 +24,7 @@ SUITE = Suite(
     expectations=(
         _exp("expect_table_columns_to_match_set", "ERROR", column_set=["station", "day", "value"], exact_match=False),
         _exp("expect_column_values_to_be_unique", "ERROR", column="station"),  # per batch: per day
+        _exp("expect_compound_columns_to_be_unique", "ERROR", column_list=["station", "value"]),
         _exp("expect_column_values_to_be_between", "ERROR", column="value", min_value=0, max_value=100),
         _exp("expect_column_values_to_be_between", "ERROR", column="day", min_value="2024-01-01",
              max_value="2024-12-31"),
@@ -53,7 +54,9 @@ def failed(outcome):
 
 
 def test_a_new_day_validates_that_day_only(con):
+    fingerprint = SUITE.fingerprint
     first, state = run(con, {})
+    assert SUITE.fingerprint == fingerprint  # running a suite must not change it (it would revalidate all)
     assert first.passed and sorted(first.batches_validated) == ["2024-05-01", "2024-05-02", "2024-05-03"]
     again, state = run(con, state)
     assert again.passed and again.batches_validated == [] and again.reused
