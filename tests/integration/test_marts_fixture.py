@@ -112,7 +112,7 @@ def _class_score(defects, seg_length):
     defects = sorted(defects, key=lambda d: (d[1], d[2]))
     groups = []  # merge defects whose clear distance to the previous group's end is <= 1.0 m
     for points, start, end in defects:
-        if groups and start - groups[-1][2] <= 1.0:
+        if groups and round(start - groups[-1][2], 3) <= 1.0:
             g = groups[-1]
             groups[-1] = (max(g[0], points), g[1], max(g[2], end))
         else:
@@ -124,7 +124,7 @@ def _class_score(defects, seg_length):
             gaps.append(start - groups[i - 1][2])
         if i + 1 < len(groups):
             gaps.append(groups[i + 1][1] - end)
-        factor = ALPHA if gaps and min(gaps) <= 1.5 else 1.0
+        factor = ALPHA if gaps and round(min(gaps), 3) <= 1.5 else 1.0
         total += factor * points
         weighted += factor * points * max(end - start, 1.0)
     mean = total / len(groups)

@@ -5,7 +5,7 @@
 
   Per class (structural / functional), on the defects of one inspection, ordered by position:
   1. Merge: a defect whose clear distance to the end of the previous defect (position − previous
-     position − previous length) is ≤ 1.0 m joins that defect's group; a group counts as ONE defect
+     position − previous length, rounded to the millimetre) is ≤ 1.0 m joins that defect's group; a group counts as ONE defect
      with the highest points of its members and spans from its first start to its last end.
   2. Spacing of the (merged) defects: the clear distance to the nearest neighbour of the same class;
      > 1.5 m (or no neighbour) → n1, (1.0, 1.5] m → n2 (weighted by α = 1.1).
@@ -64,7 +64,7 @@ ordered as (
 grouped as (
     select
         *,
-        sum(case when previous_end_m is null or start_m - previous_end_m > {{ merge_within_m }} then 1 else 0 end)
+        sum(case when previous_end_m is null or round(start_m - previous_end_m, 3) > {{ merge_within_m }} then 1 else 0 end)
             over (
                 partition by batch_id, segment_id, defect_class
                 order by start_m, end_m, defect_code
@@ -91,8 +91,8 @@ merged as (
 spaced as (
     select
         *,
-        start_m - lag(end_m) over w  as gap_before_m,
-        lead(start_m) over w - end_m as gap_after_m
+        round(start_m - lag(end_m) over w, 3)  as gap_before_m,
+        round(lead(start_m) over w - end_m, 3) as gap_after_m
     from merged
     window w as (partition by batch_id, segment_id, defect_class order by start_m)
 ),
