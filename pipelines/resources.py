@@ -47,11 +47,12 @@ class WarehouseResource(ConfigurableResource):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection (waits for a running writer to finish: DuckDB's lock is per process)."""
+    def reader(self, extensions: tuple[str, ...] = duck.EXTENSIONS) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection (waits for a running writer to finish: DuckDB's lock is per process).
+        ``extensions=()`` skips loading spatial and excel (~0.3 s a connection) when neither is needed."""
         with open(self.lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_SH)
-            con = duck.connect(self.path, read_only=True)
+            con = duck.connect(self.path, read_only=True, extensions=extensions)
             try:
                 yield con
             finally:

@@ -76,6 +76,14 @@ def run_main_job(home: DataHome) -> int:
     if result.success and not failed_checks:
         print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}")
         return 0
+    from pipelines.quality import gate_message, write_reports
+    from pipelines.quality.evaluate import reader_for
+
+    if home.warehouse.exists():
+        write_reports(home, reader_for(str(home.warehouse)))
+    message = gate_message(home)
+    if message:
+        print(message, file=sys.stderr)
     print("\nsewershare: 运行未通过质量关口或出错，已发布版本保持不变 "
           "(run failed or was blocked; published data stay at the last good version)", file=sys.stderr)
     return 1

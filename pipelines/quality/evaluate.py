@@ -7,15 +7,14 @@ for a running writer instead of failing on DuckDB's file lock) and is closed bef
 """
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import duckdb
 
-from pipelines import duck
 from pipelines.home import DataHome
 from pipelines.quality.domain import DomainCheck, row_count_check, run_domain_check
 from pipelines.quality.results import CheckOutcome
@@ -30,23 +29,11 @@ DEFAULT_ROW_COUNT_BOUNDS = {"severity": "WARN", "max_drop_pct": 50, "max_growth_
 
 
 def reader_for(warehouse: WarehouseResource | str) -> Reader:
-    """Read-only connections under the warehouse's shared lock, like ``WarehouseResource.reader()``, but
-    without loading extensions: loading spatial and excel costs ~0.3 s per connection, and most checks need
-    neither (the runner loads spatial when a relation has a geometry column)."""
+    """Read-only connections under the warehouse's shared lock without extensions: loading spatial and
+    excel costs ~0.3 s per connection, and most checks need neither (the runner loads spatial when a
+    relation has a geometry column)."""
     resource = warehouse if isinstance(warehouse, WarehouseResource) else WarehouseResource(path=str(warehouse))
-
-    @contextmanager
-    def _reader() -> Iterator[duckdb.DuckDBPyConnection]:
-        with open(resource.lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_SH)
-            con = duck.connect(resource.path, read_only=True, extensions=())
-            try:
-                yield con
-            finally:
-                con.close()
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    return _reader
+    return partial(resource.reader, extensions=())
 
 
 @dataclass
