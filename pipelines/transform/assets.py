@@ -5,8 +5,11 @@ Public names for ``pipelines/definitions.py``: ``dbt_models`` (the assets defini
 uses the ``warehouse`` resource (WarehouseResource): its path is passed to dbt as the var
 ``warehouse_path`` and its write lock is held for the whole build, so no other Dagster writer touches
 the DuckDB file while dbt (a subprocess) writes it. No DuckDB connection is open in this process
-meanwhile.
+meanwhile (which is also why the build does not use dagster-dbt's ``fetch_row_counts()``: it would
+query the warehouse from this process while dbt still writes it).
 """
+# No ``from __future__ import annotations`` here: Dagster reads the ``config: DbtBuildConfig``
+# annotation of the asset function at decoration time and cannot resolve it from a string.
 
 import fcntl
 import json
