@@ -163,13 +163,17 @@ def macro_sql() -> list[str]:
                         THEN replace(s, ',', '')::DOUBLE
                    WHEN regexp_full_match(s, {sql_str(NUMBER_RE)}) THEN s::DOUBLE END)""",
         # {n, u}: the number and the folded unit written after it ('' when bare). No match → n NULL.
-        f"""CREATE OR REPLACE TEMP MACRO ss_number_unit(s) AS (
+        # Bare numbers (most cells) take one regex; the unit path runs only for the rest.
+        f"""CREATE OR REPLACE TEMP MACRO ss_number_unit_slow(s) AS (
               struct_pack(
                 n := ss_number(regexp_extract(regexp_replace(s, '(\\d),(\\d{{3}})', '\\1\\2', 'g'),
                                               {sql_str(NUMBER_UNIT_RE)}, 1)),
                 u := lower(replace(replace(regexp_extract(
                         regexp_replace(s, '(\\d),(\\d{{3}})', '\\1\\2', 'g'), {sql_str(NUMBER_UNIT_RE)}, 2),
                         '³', '3'), ' ', ''))))""",
+        f"""CREATE OR REPLACE TEMP MACRO ss_number_unit(s) AS (
+              CASE WHEN regexp_full_match(s, {sql_str(NUMBER_RE)}) THEN struct_pack(n := s::DOUBLE, u := '')
+                   ELSE ss_number_unit_slow(s) END)""",
         f"""CREATE OR REPLACE TEMP MACRO ss_date(s) AS (
               CASE WHEN regexp_full_match(s, {sql_str(EXCEL_SERIAL_RE)})
                         THEN DATE '1899-12-30' + floor(s::DOUBLE)::INTEGER

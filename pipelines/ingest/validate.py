@@ -281,11 +281,13 @@ class Plan:
                 raise ValueError(f"{self.contract.feed}: row rule {rule!r} has no implementation")
         return out
 
-    def key_ok(self) -> str:
+    def key_ok(self, alias: str = "") -> str:
+        """TRUE when the record's key could be read (required parts present, every part typed)."""
         parts = []
         for name in self.contract.primary_key:
             column = self.by_name[name]
-            parts.append(f"{t(name)} IS NOT NULL" if column.required else f"({v(name)} IS NULL OR {t(name)} IS NOT NULL)")
+            tv, vv = alias + t(name), alias + v(name)
+            parts.append(f"{tv} IS NOT NULL" if column.required else f"({vv} IS NULL OR {tv} IS NOT NULL)")
         return " AND ".join(parts) if parts else "FALSE"
 
     # ---- the statement ----------------------------------------------------------------------------
@@ -337,9 +339,40 @@ class Plan:
         hash_parts_typed = ", ".join(f"coalesce(CAST({t(name)} AS VARCHAR), chr(0))"
                                      for name, _ in data_columns(self.contract))
 
+        # Duplicates: aggregates over the batch (only the groups of two or more are kept) joined back,
+        # rather than windows, which are slow with one partition per record. The keys are typed by a
+        # small pipeline of their own so the wide record pipeline runs once.
+        key_columns = [self.by_name[k] for k in self.contract.primary_key]
+        key_typed = ", ".join(f"{t(k)} AS {_q('dk__' + k)}" for k in self.contract.primary_key)
+        key_join = " AND ".join(f"d.{_q('dk__' + k)} IS NOT DISTINCT FROM r.{t(k)}" for k in self.contract.primary_key)
+        key_pipeline = f"""
+            key_folded AS (
+                SELECT _batch_file, _source_row, _integrity, {', '.join(self.folded(c) for c in key_columns)}
+                FROM {_q(source)} {where}
+            ), key_base AS (
+                SELECT *, {', '.join(self.cleaned(c) for c in key_columns)} FROM key_folded
+            ), key_parsed AS (
+                SELECT *, {', '.join([e for c in key_columns for e in self.parsed(c)] or ['NULL AS _none0'])}
+                FROM key_base
+            ), key_typed AS (
+                SELECT *, {', '.join([e for c in key_columns for e in self.typed(c)] or ['NULL AS _none'])}
+                FROM key_parsed
+            ), dup_keys AS (
+                SELECT _batch_file, {key_typed}, min(_source_row) AS _first_with_key FROM key_typed
+                WHERE {integrity_gate} AND {self.key_ok()}
+                GROUP BY ALL HAVING count(*) > 1
+            ),""" if key_columns else ""
+        dup_key_join = (f"LEFT JOIN dup_keys d ON d._batch_file = r._batch_file AND {key_join} "
+                        f"AND len(r._integrity) = 0 AND {self.key_ok('r.')}" if key_columns else "")
+        first_with_key = "d._first_with_key" if key_columns else "NULL::BIGINT"
+
         return f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
-        WITH folded AS (
+        WITH {key_pipeline}
+        dup_rows AS (
+            SELECT _batch_file, _raw_hash, min(_source_row) AS _first_copy FROM {_q(source)} {where}
+            GROUP BY ALL HAVING count(*) > 1
+        ), folded AS (
             SELECT {', '.join(fold_cols)} FROM {_q(source)} {where}
         ), base AS (
             SELECT {', '.join(base_cols)} FROM folded
@@ -350,14 +383,13 @@ class Plan:
         ), typed2 AS (
             SELECT *, {', '.join(pipes + derived) or 'NULL AS _none2'} FROM typed
         ), flagged AS (
-            SELECT *,
+            SELECT r.*,
                    NOT ({integrity_gate}) OR ({field_bad}) AS _field_bad,
-                   _source_row > min(_source_row) OVER (PARTITION BY _batch_file, _raw_hash) AS _dup_row,
-                   CASE WHEN {integrity_gate} AND {self.key_ok()}
-                        THEN _source_row > min(_source_row) OVER (
-                                 PARTITION BY _batch_file, {integrity_gate} AND {self.key_ok()}, {key_cols})
-                        ELSE false END AS _dup_key_any
-            FROM typed2
+                   coalesce(r._source_row > c._first_copy, false) AS _dup_row,
+                   coalesce(r._source_row > {first_with_key}, false) AS _dup_key_any
+            FROM typed2 r
+            LEFT JOIN dup_rows c ON c._batch_file = r._batch_file AND c._raw_hash = r._raw_hash
+            {dup_key_join}
         ), final AS (
             SELECT *, _dup_key_any AND NOT _dup_row AS _dup_key FROM flagged
         )
