@@ -348,6 +348,7 @@ class Plan:
         key_pipeline = f"""
             key_folded AS (
                 SELECT _batch_file, _source_row, _integrity, {', '.join(self.folded(c) for c in key_columns)}
+                       {''.join(', ' + _q('_bare__' + c.name) for c in key_columns if self.numeric(c))}
                 FROM {_q(source)} {where}
             ), key_base AS (
                 SELECT *, {', '.join(self.cleaned(c) for c in key_columns)} FROM key_folded

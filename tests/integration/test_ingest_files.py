@@ -246,3 +246,38 @@ def test_hj212_crc_accepts_the_standard_vector_and_rejects_modbus(home):
     assert query(home, "SELECT mn, cn, data_time::VARCHAR, data_date, cod_avg, cod_flag, nh3n_avg, flow_avg, tp_avg "
                        "FROM raw.plant_online") == [
         ("33100200000001", "2061", "2024-05-06 01:00:00", date(2024, 5, 6), 35.2, "N", 1.2, 1200.0, None)]
+
+
+INSPECTION_HEADER = ["检测批次", "管段编号", "检测日期", "检测方法", "检测长度(m)", "缺陷代码", "缺陷等级", "缺陷位置(m)",
+                     "缺陷长度"]
+
+
+def test_inspections_grades_codes_and_a_decimal_key(home):
+    rows = [
+        ["JC-01", "S1", "2024-03-10", "CCTV", 40, None, None, 0, None],          # inspected, no defect
+        ["JC-01", "S2", "2024/3/11", "声呐", 30, "PL", "三级", 5.5, 0.3],
+        ["JC-01", "S2", "2024/3/11", "声呐", 30, "SL", "2", 12, 0.0],
+        ["JC-01", "S2", "2024/3/11", "声呐", 30, "SL", "3", "12.0", 0.5],       # same key (S2, 12 m) as above
+        ["JC-01", "S3", "2024-03-12", "CCTV", 25, "FS", "四级", 3, 0.2],          # FS has no grade 4
+        ["JC-01", "S4", "2024-03-12", "QV", 25, "CJ", None, 8, 1],               # a defect without a grade
+        ["JC-01", "S5", "2014-12-31", "CCTV", 25, None, None, 0, None],          # before 2015-01-01
+    ]
+    write_xlsx(home.landing_for("inspections") / "JC-01.xlsx", INSPECTION_HEADER, rows, title="管道检测成果表")
+    [file] = ingest(home, "inspections").files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (7, 3, 4)
+    assert query(home, "SELECT segment_id, method, defect_code, defect_grade, defect_position_m FROM raw.inspections "
+                       "ORDER BY segment_id, defect_position_m") == [
+        ("S1", "CCTV", None, None, 0.0), ("S2", "SONAR", "PL", 3, 5.5), ("S2", "SONAR", "SL", 2, 12.0)]
+    assert reasons(home, "inspections") == {
+        4: [("", "duplicate_key")], 5: [("defect_grade", "grade_for_code")], 6: [("defect_grade", "required")],
+        7: [("inspected_on", "range")]}
+
+
+def test_hj212_log_with_garbled_bytes_keeps_its_good_packets(home):
+    good = packet("33100200000001", "20240506010000")
+    path = home.landing_for("plant_online") / "garbled.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(good.encode() + b"##0040QN=\xff\xfegarbage&&ABCD\r\n" + packet("33100200000001", "20240506020000").encode())
+    [file] = ingest(home, "plant_online").files
+    assert (file.status, file.rows_read, file.rows_loaded) == ("loaded", 3, 2)
+    assert reasons(home, "plant_online") == {2: [("", "hj212_frame")]}
