@@ -22,7 +22,7 @@ import duckdb
 from pipelines.contracts import Contract
 from pipelines.home import DataHome
 from pipelines.ingest import history, normalise, quarantine, registry, validate
-from pipelines.ingest.readers import Extract, UnreadableFile, read
+from pipelines.ingest.readers import GROUP_FORMATS, Extract, UnreadableFile, read, read_many
 from pipelines.ingest.readers.errors import first_line
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,17 @@ DEFERRED = "等待前一个失败的文件处理后再接入 / waits until an ea
 
 
 @dataclass
+class _Waiting:
+    """An admitted new file (not a known duplicate, of an accepted type) not yet read."""
+    path: Path
+    sha256: str
+    size: int
+    at: datetime
+    common: dict
+    started: float
+
+
+@dataclass
 class _Pending:
     """A readable new file waiting in the current batch."""
     path: Path
@@ -187,6 +198,8 @@ class _FeedRun:
         self.batch_bytes = 0
         self.stopped = False
         self.serial = 0
+        self.waiting: list[_Waiting] = []                 # admitted, not yet read (group formats)
+        self.next_k = 0
         self.hashes: dict[Path, tuple[str, int]] = {}
         self.known: dict[str, tuple[int, str]] = {}       # sha256 → (file_id, name) of a load
         self.ids = iter(())
@@ -206,7 +219,7 @@ class _FeedRun:
         started = time.perf_counter()
         feed = self.contract.feed
         sha, size = self.hashes.pop(path, None) or registry.sha256_of(path)
-        if any(p.sha256 == sha for p in self.batch):
+        if any(p.sha256 == sha for p in [*self.batch, *self.waiting]):
             self.flush()                      # the same bytes twice in one delivery: load the first first
             if self.stopped:
                 self.result.files.append(FileResult(path.name, "deferred", error=DEFERRED))
@@ -232,27 +245,65 @@ class _FeedRun:
                 f"文件类型不符（本数据项接受 {'、'.join(self.contract.file_patterns)}）",
                 f"file type not accepted here ({', '.join(self.contract.file_patterns)})"))
             return
+        self.waiting.append(_Waiting(path, sha, size, at, common, started))
+        self.batch_bytes += size
+        if self.contract.format not in GROUP_FORMATS:
+            self.read_waiting()
+        if len(self.batch) + len(self.waiting) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES:
+            self.flush()
+
+    def read_waiting(self) -> None:
+        """Read the admitted files into the batch: one by one, or a whole group in one pass."""
+        waiting, self.waiting = self.waiting, []
+        if not waiting:
+            return
+        if not self.batch:
+            validate.create_batch(self.con, self.contract)
+        if self.contract.format in GROUP_FORMATS:
+            name = f"_ingest_g{self.serial}"
+            self.serial += 1
+            try:
+                group, extracts = read_many(self.con, self.contract, [w.path for w in waiting], self.work, name)
+            except duckdb.Error:
+                log.warning("%s: group read failed; reading the files one by one", self.contract.feed,
+                            exc_info=True)
+                group, extracts = None, [None] * len(waiting)
+            offset = self.next_k
+            self.next_k += len(waiting)
+            if group is not None:
+                validate.add_to_batch(self.con, self.contract, group, offset)
+            for i, (w, extract) in enumerate(zip(waiting, extracts)):
+                if extract is None:                       # the group failed: read this one alone
+                    self.read_one(w)
+                elif isinstance(extract, UnreadableFile):
+                    self.reject(w.path, w.common, w.started, extract)
+                else:
+                    self.pend(w, extract, offset + i)
+            return
+        for w in waiting:
+            self.read_one(w)
+
+    def read_one(self, w: "_Waiting") -> None:
         name = f"_ingest_f{self.serial}"
         self.serial += 1
         try:
-            extract = read(self.con, self.contract, path, self.work, name)
+            extract = read(self.con, self.contract, w.path, self.work, name)
         except (UnreadableFile, duckdb.Error) as exc:
             self.drop_reader_tables(name)
             if not isinstance(exc, UnreadableFile):
                 exc = UnreadableFile("文件无法读取", f"the file cannot be read: {first_line(exc)}")
-            self.reject(path, common, started, exc)
+            self.reject(w.path, w.common, w.started, exc)
             return
-        if not self.batch:
-            validate.create_batch(self.con, self.contract)
-        k = len(self.batch)
+        k = self.next_k
+        self.next_k += 1
         validate.add_to_batch(self.con, self.contract, extract, k)
-        result = FileResult(path.name, "loaded", file_id, rows_read=extract.rows_read,
+        self.pend(w, extract, k)
+
+    def pend(self, w: "_Waiting", extract: Extract, k: int) -> None:
+        result = FileResult(w.path.name, "loaded", w.common["file_id"], rows_read=extract.rows_read,
                             rows_blank=extract.rows_blank, encoding=extract.encoding, crs=extract.crs,
-                            seconds=time.perf_counter() - started)
-        self.batch.append(_Pending(path, result, sha, size, at, extract, k))
-        self.batch_bytes += size
-        if len(self.batch) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES:
-            self.flush()
+                            seconds=time.perf_counter() - w.started)
+        self.batch.append(_Pending(w.path, result, w.sha256, w.size, w.at, extract, k))
 
     def reject(self, path: Path, common: dict, started: float, exc: UnreadableFile) -> None:
         stored = _move(path, self.home.rejected / self.contract.feed, common["file_id"])
@@ -264,8 +315,10 @@ class _FeedRun:
 
     # -- loading a batch: one check statement, one transaction --------------------------------------
     def flush(self) -> None:
-        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        self.read_waiting()
+        batch, self.batch, self.batch_bytes, self.next_k = self.batch, [], 0, 0
         if not batch:
+            _drop_temp(self.con)
             return
         try:
             if len(batch) > 1:

@@ -101,7 +101,8 @@ class Plan:
         """One file's records in the batch's common shape: raw text per canonical column, what a bare
         number means under this file's header (``_bare__<name>``), geometry in the store CRS, whole-record
         integrity rules, and a hash of every cell as sent (exact duplicates)."""
-        cols = [f"{k}::INTEGER AS _batch_file", "_source_row", "_phys"]
+        batch_file = f"{extract.file_column} + {k}" if extract.file_column else str(k)
+        cols = [f"({batch_file})::INTEGER AS _batch_file", "_source_row", "_phys"]
         hash_parts = [_q(c) for c in extract.raw_columns] + (["ST_AsWKB(_geom)"] if extract.geometry else [])
         cols.append(f"hash({', '.join(hash_parts) or '_source_row'}) AS _raw_hash")
         for column in self.columns:
@@ -115,7 +116,8 @@ class Plan:
         if self.geo:
             cols.append(f"CAST({extract.geometry or 'NULL'} AS GEOMETRY) AS _g")
         cols.append(f"{extract.integrity} AS _integrity" if extract.integrity else "[]::VARCHAR[] AS _integrity")
-        return f"SELECT {', '.join(cols)} FROM {_q(extract.table)}"
+        where = f" WHERE {extract.where}" if extract.where else ""
+        return f"SELECT {', '.join(cols)} FROM {_q(extract.table)}{where}"
 
     def folded(self, column: Column) -> str:
         if column.type == "geometry" or column.derived:

@@ -17,7 +17,12 @@ import duckdb
 from pipelines.contracts import Contract
 from pipelines.ingest.readers.errors import UnreadableFile
 
-__all__ = ["Extract", "UnreadableFile", "read"]
+__all__ = ["Extract", "UnreadableFile", "GROUP_FORMATS", "read", "read_many"]
+
+# Formats whose files are many and small: read a batch of them in one pass (``read_many``); the group's
+# table holds each record's file index in GROUP_FILE_COLUMN.
+GROUP_FORMATS = {"hj212"}
+GROUP_FILE_COLUMN = "_k"
 
 
 @dataclass
@@ -39,6 +44,9 @@ class Extract:
     geometry: str | None = None            # SQL expression of the geometry, in the stored CRS
     integrity: str | None = None           # SQL expression: list of whole-record rule codes (HJ 212)
     temp_tables: list[str] = field(default_factory=list)
+    where: str | None = None               # this file's records in a table shared by a group of files
+    file_index: int | None = None          # … and its index there (the group's file_column value)
+    file_column: str | None = None         # a group's column holding each record's file index
 
 
 def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
@@ -58,3 +66,13 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         from pipelines.ingest.readers import hj212
         return hj212.read(con, contract, path, workdir, name)
     raise ValueError(f"{contract.feed}: no reader for format {contract.format!r}")
+
+
+def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Path], workdir: Path,
+              name: str) -> tuple[Extract | None, list[Extract | UnreadableFile]]:
+    """Read a group of files of a GROUP_FORMATS feed in one pass: the group extract (records of every
+    file, file index in ``file_column``) and, per path, its extract or the reason it cannot be read."""
+    if contract.format == "hj212":
+        from pipelines.ingest.readers import hj212
+        return hj212.read_many(con, contract, paths, workdir, name)
+    raise ValueError(f"{contract.feed}: format {contract.format!r} is not read in groups")

@@ -112,39 +112,70 @@ def _is_binary(path: Path) -> bool:
 
 def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
          name: str = "_ingest_src") -> Extract:
-    if _is_binary(path):
-        raise UnreadableFile("文件不是 HJ 212 文本日志（含二进制内容）",
-                             "not an HJ 212 text log (binary content)")
-    source, encoding = path, "ascii"
-    lines_sql = ("CREATE OR REPLACE TEMP TABLE {name}_lines AS "
-                 "SELECT unnest(range(1, len(l) + 1)) AS _phys, unnest(l) AS line "
-                 "FROM (SELECT string_split(content, chr(10)) AS l FROM read_text({path}))")
-    try:
-        con.execute(lines_sql.format(name=name, path=sql_str(str(path))))
-    except duckdb.InvalidInputException:
-        # Not UTF-8 (garbled bytes): read one byte as one character, so that the bad packets fail framing
-        # and the good ones keep their exact bytes.
-        source = workdir / f"{name}.latin1.txt"
-        source.write_text(path.read_bytes().decode("latin-1"), encoding="utf-8")
-        encoding = "ascii (garbled bytes)"
-        con.execute(lines_sql.format(name=name, path=sql_str(str(source))))
-    # Records are the non-blank lines, numbered by their line number less the blank lines above (no
-    # sort). Blank lines are few: the one after the final line break, a stray one.
+    _, [one] = read_many(con, contract, [path], workdir, name)
+    if isinstance(one, UnreadableFile):
+        raise one
+    return one
+
+
+def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Path], workdir: Path,
+              name: str = "_ingest_src") -> tuple[Extract | None, list[Extract | UnreadableFile]]:
+    """Read many logs in one pass (one read_text, one integrity pass, one parse): returns the group
+    (one table for all files, file index in ``_k``) and, per path, its own view of it or why it cannot
+    be read. Logs are many and small (a plant and a day or month each), so per-file statements would
+    cost more than the data."""
+    results: list[Extract | UnreadableFile] = []
+    sources: dict[int, tuple[str, str]] = {}
+    for i, path in enumerate(paths):
+        data = path.read_bytes()
+        if b"\x00" in data[:65536] or data.startswith(b"PK\x03\x04"):
+            results.append(UnreadableFile("文件不是 HJ 212 文本日志（含二进制内容）",
+                                          "not an HJ 212 text log (binary content)"))
+            continue
+        results.append(None)   # filled below
+        try:
+            data.decode("utf-8")
+            sources[i] = (str(path), "ascii")
+        except UnicodeDecodeError:
+            # Garbled bytes: read one byte as one character, so that the bad packets fail framing and
+            # the good ones keep their exact bytes.
+            copy = workdir / f"{name}_{i}.latin1.txt"
+            copy.write_text(data.decode("latin-1"), encoding="utf-8")
+            sources[i] = (str(copy), "ascii (garbled bytes)")
+    if not sources:
+        return None, results
+
+    files = ", ".join(f"({i}, {sql_str(src)})" for i, (src, _) in sources.items())
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name}_lines AS
+        SELECT f._k, unnest(range(1, len(t.l) + 1)) AS _phys, unnest(t.l) AS line
+        FROM (SELECT filename, string_split(content, chr(10)) AS l
+              FROM read_text([{', '.join(sql_str(src) for src, _ in sources.values())}])) t
+        JOIN (VALUES {files}) f(_k, path) ON f.path = t.filename
+    """)
+    # Records are the non-blank lines. Blank lines are few (the one after the final line break): when
+    # every blank line is trailing, a record's number is its line number (no sort).
     blank = "strlen(line) < 256 AND trim(line, ' ' || chr(9) || chr(13)) = ''"
-    blanks = con.execute(f"SELECT list(_phys ORDER BY _phys) FROM {name}_lines WHERE {blank}").fetchone()[0] or []
-    if len(blanks) <= MAX_INLINE_BLANKS:
-        shift = " + ".join(f"(_phys > {b})::BIGINT" for b in blanks) or "0"
-        skip = f"WHERE _phys NOT IN ({', '.join(map(str, blanks))})" if blanks else ""
-        numbered = f"SELECT _phys - ({shift}) AS _source_row, _phys, line FROM {name}_lines {skip}"
-    else:
-        numbered = (f"SELECT row_number() OVER (ORDER BY _phys) AS _source_row, _phys, line "
+    stats = {k: (total, blanks or []) for k, total, blanks in con.execute(
+        f"SELECT _k, max(_phys), list(_phys ORDER BY _phys) FILTER (WHERE {blank}) FROM {name}_lines GROUP BY 1"
+    ).fetchall()}
+    interior = False
+    for total, blanks in stats.values():
+        trailing = 0
+        while trailing < len(blanks) and blanks[-1 - trailing] == total - trailing:
+            trailing += 1
+        interior |= trailing < len(blanks)
+    if interior:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _k, row_number() OVER "
+                    f"(PARTITION BY _k ORDER BY _phys) AS _source_row, _phys, rtrim(line, chr(13)) AS line "
                     f"FROM {name}_lines WHERE NOT ({blank})")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
-                f"SELECT _source_row, _phys, rtrim(line, chr(13)) AS line FROM ({numbered})")
-    lines = con.execute(f"SELECT _phys, line FROM {name}").to_arrow_table()
-    frame_ok, length_ok, crc_ok = integrity(lines.column(1).combine_chunks())
-    con.register(f"{name}_crc_arrow", pa.table({"_phys": lines.column(0), "_frame_ok": frame_ok,
-                                                "_len_ok": length_ok, "_crc_ok": crc_ok}))
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT _k, _phys AS _source_row, _phys, "
+                    f"rtrim(line, chr(13)) AS line FROM {name}_lines WHERE NOT ({blank})")
+    lines = con.execute(f"SELECT _k, _phys, line FROM {name}").to_arrow_table()
+    frame_ok, length_ok, crc_ok = integrity(lines.column(2).combine_chunks())
+    con.register(f"{name}_crc_arrow", pa.table({"_k": lines.column(0), "_phys": lines.column(1),
+                                                "_frame_ok": frame_ok, "_len_ok": length_ok, "_crc_ok": crc_ok}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_crc AS SELECT * FROM {name}_crc_arrow")
     con.unregister(f"{name}_crc_arrow")
 
@@ -156,11 +187,11 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {view} AS
         WITH framed AS (
-            SELECT s._source_row, _phys, s.line, c._frame_ok, c._len_ok, c._crc_ok,
+            SELECT _k, s._source_row, _phys, s.line, c._frame_ok, c._len_ok, c._crc_ok,
                    substr(s.line, {PREFIX + 1}, length(s.line) - {PREFIX + SUFFIX}) AS _seg
-            FROM {name} s JOIN {name}_crc c USING (_phys)
+            FROM {name} s JOIN {name}_crc c USING (_k, _phys)
         )
-        SELECT _source_row, _phys, line, _frame_ok, _len_ok, _crc_ok,
+        SELECT _k, _source_row, _phys, line, _frame_ok, _len_ok, _crc_ok,
                {', '.join(f"{_value(key)} AS {col}" for col, key in HEADER_FIELDS.items())},
                {', '.join(factor_cols)}
         FROM framed
@@ -171,8 +202,12 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         WHEN NOT _len_ok THEN ['hj212_length'] ELSE ['hj212_crc'] END"""
     columns = list(HEADER_FIELDS) + [f"{f['name']}_{part}" for f in contract.factors.values()
                                      for part in ("avg", "flag")]
-    return Extract(
-        table=view, source_table=name, raw_columns=["line"], raw_headers=["packet"],
-        fields={col: col for col in columns}, headers={}, rows_read=len(lines), encoding=encoding,
-        integrity=integrity_sql, temp_tables=[view, name, f"{name}_crc", f"{name}_lines"],
-    )
+    common = dict(table=view, source_table=name, raw_columns=["line"], raw_headers=["packet"],
+                  fields={col: col for col in columns}, headers={}, integrity=integrity_sql)
+    group = Extract(**common, rows_read=len(lines), file_column="_k",
+                    temp_tables=[view, name, f"{name}_crc", f"{name}_lines"])
+    for i, (_, encoding) in sources.items():
+        total, blanks = stats.get(i, (0, []))
+        results[i] = Extract(**common, rows_read=(total or 0) - len(blanks), encoding=encoding, where=f"_k = {i}",
+                             file_index=i)
+    return group, results
