@@ -281,3 +281,15 @@ def test_hj212_log_with_garbled_bytes_keeps_its_good_packets(home):
     [file] = ingest(home, "plant_online").files
     assert (file.status, file.rows_read, file.rows_loaded) == ("loaded", 3, 2)
     assert reasons(home, "plant_online") == {2: [("", "hj212_frame")]}
+
+
+def test_hj212_blank_lines_inside_a_log_are_not_records(home):
+    lines = [packet("33100200000001", "20240506010000"), "\r\n", "   \r\n",
+             packet("33100200000001", "20240506020000")[:30] + "\r\n",                 # truncated: record 2
+             packet("33100200000001", "20240506030000")]
+    write_lines(home.landing_for("plant_online") / "gaps.log", lines)
+    [file] = ingest(home, "plant_online").files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (3, 2, 1)
+    assert reasons(home, "plant_online") == {2: [("", "hj212_frame")]}
+    assert query(home, "SELECT _source_row, data_time::VARCHAR FROM raw.plant_online ORDER BY 1") == [
+        (1, "2024-05-06 01:00:00"), (3, "2024-05-06 03:00:00")]

@@ -126,6 +126,7 @@ def test_the_truth_covers_every_kind_of_spoil(sample):
         assert all(len(r["reasons"]) == 1 for ft in files for r in ft["invalid_rows"])
     kinds = collections.Counter(a["kind"] for ft in truth["files"] for a in ft["anomalies"])
     assert kinds["orphan_reference"] > 0 and kinds["repeat_offender"] > 0 and kinds["against_flow"] > 0
+    assert kinds["network_gap"] > 0
 
 
 def test_row_count_fields_equal_plain_counts(sample, reads):
@@ -353,18 +354,22 @@ def test_cross_feed_references_resolve_except_listed_orphans(sample, reads):
 
 
 def test_the_network_traces_to_the_plants(sample, reads):
-    """Following 终点井号 from any segment reaches a plant's inlet manhole, except upstream of a
-    segment the census drew against the flow (listed as against_flow)."""
+    """Following 终点井号 as drawn from any segment reaches a plant's inlet manhole, except upstream of
+    a segment the census drew against the flow (listed as against_flow) or of a segment the census
+    lacks (the pipes into it listed as network_gap)."""
     _, truth = sample
     inlets = {r["inlet_manhole_id"] for r in reads[files_of(truth, "plants")[0]["path"]].records}
     down = {}
     reversed_ends = set()
     for ft in files_of(truth, "census_pipes"):
         rev = {a["row"] for a in ft["anomalies"] if a["kind"] == "against_flow"}
+        gap = {a["row"] for a in ft["anomalies"] if a["kind"] == "network_gap"}
         for row, rec in enumerate(reads[ft["path"]].records, start=1):
             if row in rev:
                 reversed_ends.add(rec["end_manhole_id"])
                 continue
+            if row in gap:
+                reversed_ends.add(rec["end_manhole_id"])
             down.setdefault(rec["start_manhole_id"], rec["end_manhole_id"])
     starts = list(down)
     reached = blocked = 0
@@ -381,6 +386,38 @@ def test_the_network_traces_to_the_plants(sample, reads):
             blocked += 1
     assert reached > 0.8 * len(starts) and blocked < 0.2 * len(starts)
     assert len(inlets) == truth["stats"]["plants"]
+
+
+def test_what_ingestion_loads_traces_to_the_plants_except_behind_recorded_gaps(sample, reads):
+    """Drop the rows the truth lists as invalid (ingestion quarantines them), walk the rest downstream
+    by manhole ids (against_flow rows in the flow's direction) with a plain dict walk: at least 97% of
+    the length outside the recorded network gaps reaches a plant inlet of the registry, the dead ends
+    are exactly the recorded gaps (a handful), and no spoiled segment has another one draining into it."""
+    home, truth = sample
+    traced = verify.trace_census(home, truth, reads)
+    city = traced["city"]
+    outside_gaps = city["length_m"] - city["gap_length_m"]
+    assert city["traced_length_m"] / outside_gaps >= 0.97
+    assert traced["cycles"] == 0 and not traced["forks"]
+    districts = len(traced["districts"])
+    assert districts <= len(traced["gap_manholes"]) <= 5 * districts
+    assert set(traced["dead_ends"]) == traced["gap_manholes"]
+    assert 0 < city["gap_length_m"] / city["length_m"] < 0.04
+
+    # the spoiled rows are leaves: no census pipe ends where a spoiled one starts, none ends at an inlet
+    ends, spoiled = set(), []
+    for ft in files_of(truth, "census_pipes"):
+        rev = {a["row"] for a in ft["anomalies"] if a["kind"] == "against_flow"}
+        bad = {r["row"] for r in ft["invalid_rows"] if r["reasons"][0]["rule"] != "duplicate_row"}
+        for row, rec in enumerate(reads[ft["path"]].records, start=1):
+            start, end = rec["start_manhole_id"], rec["end_manhole_id"]
+            start, end = (end, start) if row in rev else (start, end)
+            ends.add(end)
+            if row in bad:
+                spoiled.append((start, end))
+    assert spoiled
+    assert not [s for s, _ in spoiled if s in ends]
+    assert not [e for _, e in spoiled if e in traced["inlets"]]
 
 
 def test_projects_list_problem_segments(sample, reads):

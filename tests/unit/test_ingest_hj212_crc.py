@@ -65,3 +65,11 @@ def test_integrity_flags_against_a_regex_and_the_shared_crc():
             assert c == (crc_hj212(segment.encode()) == int(line[-4:], 16)), line
         else:
             assert not n and not c
+
+
+def test_a_trailing_carriage_return_is_not_part_of_the_packet():
+    from pipelines.ingest.readers.hj212 import integrity
+
+    flags = integrity(pa.array([VECTOR, VECTOR + "\r", VECTOR + "\r\r"]))
+    assert [list(map(bool, f)) for f in flags] == [[True, True, False]] * 3
+    assert list(crc_segments(pa.array([VECTOR + "\r"]))) == [0x1C80]

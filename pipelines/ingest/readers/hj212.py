@@ -30,20 +30,33 @@ def _value(key: str) -> str:
     return f"nullif(regexp_extract(_seg, {sql_str(key + '=([^;,&]*)')}, 1), '')"
 
 
+def _buffers(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets as int64, bytes) of a string/binary Arrow array, without copying the bytes."""
+    lines = pa.array(lines) if not isinstance(lines, pa.Array) else lines
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    wide = pa.types.is_large_string(lines.type) or pa.types.is_large_binary(lines.type)
+    n = len(lines)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if wide else np.int32)[lines.offset: lines.offset + n + 1]
+    data = lines.buffers()[2]
+    return offsets.astype(np.int64), (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
 def crc_segments(lines: pa.Array) -> np.ndarray:
     """HJ 212 CRC of each line's data segment (bytes 6 … len-4), -1 where the line is too short.
 
     The lines' bytes are used in place (Arrow offsets + data buffer). Lines are ordered by segment
     length, longest first, so that at byte position j the lines still running are a prefix: each step
     is one table lookup over a contiguous slice, with no masks and no padding copy."""
-    lines = pa.array(lines).cast(pa.large_binary())
     n = len(lines)
     out = np.full(n, -1, dtype=np.int32)
     if n == 0:
         return out
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset: lines.offset + n + 1]
-    data = np.frombuffer(lines.buffers()[2], dtype=np.uint8) if lines.buffers()[2] else np.zeros(0, np.uint8)
-    lengths = np.diff(offsets) - PREFIX - SUFFIX
+    offsets, data = _buffers(lines)
+    if data.size == 0:
+        return out
+    ends = offsets[1:] - ((np.diff(offsets) > 0) & (data[np.maximum(offsets[1:] - 1, 0)] == 0x0D))
+    lengths = ends - offsets[:-1] - PREFIX - SUFFIX
     valid = np.flatnonzero(lengths >= 0)
     if valid.size == 0:
         return out
@@ -65,11 +78,14 @@ def integrity(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Frame: ``##`` + 4 digits + printable ASCII ending in ``&&`` + 4 hex digits (a truncated packet fails).
     Length: the 4 digits equal the data segment's byte length. CRC: HJ 212-2017 over the data segment."""
-    lines = pa.array(lines).cast(pa.large_binary())
     n = len(lines)
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset: lines.offset + n + 1]
-    data = np.frombuffer(lines.buffers()[2], dtype=np.uint8) if n and lines.buffers()[2] else np.zeros(1, np.uint8)
-    start, end = offsets[:-1], offsets[1:]
+    offsets, data = _buffers(lines)
+    if data.size == 0:
+        data = np.zeros(1, np.uint8)
+    start, end = offsets[:-1], offsets[1:].copy()
+    # A CRLF log leaves the CR at the end of each line: not part of the packet.
+    has_cr = (end > start) & (data[np.maximum(end - 1, 0)] == 0x0D)
+    end -= has_cr
     size = end - start
     frame = size >= PREFIX + 2 + SUFFIX
     s, e = np.where(frame, start, 0), np.where(frame, end, PREFIX + 2 + SUFFIX)   # safe indexes
@@ -97,7 +113,8 @@ def integrity(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     used = data[offsets[0]: offsets[-1]]
     unprintable = np.flatnonzero((used < 0x20) | (used > 0x7E)) + offsets[0]
     if unprintable.size:
-        frame[np.unique(np.searchsorted(offsets, unprintable, side="right") - 1).clip(0, n - 1)] = False
+        line = (np.searchsorted(offsets, unprintable, side="right") - 1).clip(0, n - 1)
+        frame[np.unique(line[unprintable < end[line]])] = False
     length_ok = frame & (size - PREFIX - SUFFIX == length_field)
     crc = crc_segments(lines)
     crc_ok = frame & (crc == sent)
@@ -127,32 +144,41 @@ def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Pa
     results: list[Extract | UnreadableFile] = []
     sources: dict[int, tuple[str, str]] = {}
     for i, path in enumerate(paths):
-        data = path.read_bytes()
-        if b"\x00" in data[:65536] or data.startswith(b"PK\x03\x04"):
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+        if b"\x00" in head or head.startswith(b"PK\x03\x04"):
             results.append(UnreadableFile("文件不是 HJ 212 文本日志（含二进制内容）",
                                           "not an HJ 212 text log (binary content)"))
             continue
         results.append(None)   # filled below
-        try:
-            data.decode("utf-8")
-            sources[i] = (str(path), "ascii")
-        except UnicodeDecodeError:
-            # Garbled bytes: read one byte as one character, so that the bad packets fail framing and
-            # the good ones keep their exact bytes.
-            copy = workdir / f"{name}_{i}.latin1.txt"
-            copy.write_text(data.decode("latin-1"), encoding="utf-8")
-            sources[i] = (str(copy), "ascii (garbled bytes)")
+        sources[i] = (str(path), "ascii")
     if not sources:
         return None, results
 
-    files = ", ".join(f"({i}, {sql_str(src)})" for i, (src, _) in sources.items())
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {name}_lines AS
-        SELECT f._k, unnest(range(1, len(t.l) + 1)) AS _phys, unnest(t.l) AS line
-        FROM (SELECT filename, string_split(content, chr(10)) AS l
-              FROM read_text([{', '.join(sql_str(src) for src, _ in sources.values())}])) t
-        JOIN (VALUES {files}) f(_k, path) ON f.path = t.filename
-    """)
+    def load_lines() -> None:
+        files = ", ".join(f"({i}, {sql_str(src)})" for i, (src, _) in sources.items())
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {name}_lines AS
+            SELECT f._k, unnest(range(1, len(t.l) + 1)) AS _phys, unnest(t.l) AS line
+            FROM (SELECT filename, string_split(content, chr(10)) AS l
+                  FROM read_text([{', '.join(sql_str(src) for src, _ in sources.values())}])) t
+            JOIN (VALUES {files}) f(_k, path) ON f.path = t.filename
+        """)
+
+    try:
+        load_lines()
+    except duckdb.InvalidInputException:
+        # Some log is not UTF-8 (garbled bytes): read those one byte as one character, so that the bad
+        # packets fail framing and the good ones keep their exact bytes.
+        for i, (src, _) in list(sources.items()):
+            data = Path(src).read_bytes()
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                copy = workdir / f"{name}_{i}.latin1.txt"
+                copy.write_text(data.decode("latin-1"), encoding="utf-8")
+                sources[i] = (str(copy), "ascii (garbled bytes)")
+        load_lines()
     # Records are the non-blank lines. Blank lines are few (the one after the final line break): when
     # every blank line is trailing, a record's number is its line number (no sort).
     blank = "strlen(line) < 256 AND trim(line, ' ' || chr(9) || chr(13)) = ''"
@@ -172,8 +198,8 @@ def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Pa
     else:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT _k, _phys AS _source_row, _phys, "
                     f"rtrim(line, chr(13)) AS line FROM {name}_lines WHERE NOT ({blank})")
-    lines = con.execute(f"SELECT _k, _phys, line FROM {name}").to_arrow_table()
-    frame_ok, length_ok, crc_ok = integrity(lines.column(2).combine_chunks())
+    lines = con.execute(f"SELECT _k, _phys, line FROM {name}_lines").to_arrow_table()
+    frame_ok, length_ok, crc_ok = integrity(lines.column(2))
     con.register(f"{name}_crc_arrow", pa.table({"_k": lines.column(0), "_phys": lines.column(1),
                                                 "_frame_ok": frame_ok, "_len_ok": length_ok, "_crc_ok": crc_ok}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_crc AS SELECT * FROM {name}_crc_arrow")
@@ -204,7 +230,7 @@ def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Pa
                                      for part in ("avg", "flag")]
     common = dict(table=view, source_table=name, raw_columns=["line"], raw_headers=["packet"],
                   fields={col: col for col in columns}, headers={}, integrity=integrity_sql)
-    group = Extract(**common, rows_read=len(lines), file_column="_k",
+    group = Extract(**common, rows_read=sum(t - len(b) for t, b in stats.values()), file_column="_k",
                     temp_tables=[view, name, f"{name}_crc", f"{name}_lines"])
     for i, (_, encoding) in sources.items():
         total, blanks = stats.get(i, (0, []))
