@@ -26,6 +26,7 @@ DISTRICTS_CSV = SOURCES_DIR / "reference" / "districts.csv"
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0"
 HALFWIDTH = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + "  "
 FOLD_EXTRA = "\t\r\n"
+FULLWIDTH_RE = "[\uff01-\uff5e\u3000\u00a0]"
 
 # Cell texts that mean "no value" in bureau exports. A census gap such as an unknown install year is
 # data (the field is empty), not an error; for a required field it is reported as `required`.
@@ -147,11 +148,13 @@ def macro_sql() -> list[str]:
     district_cases = " ".join(f"WHEN {sql_str(a)} THEN {sql_str(c)}" for a, c in district_aliases().items())
     return [
         # Full-width → half-width (and tabs/line breaks → spaces), trimmed. translate() with a long map
-        # costs microseconds a cell, so it runs only on cells with non-ASCII characters or control
-        # whitespace (byte length ≠ character length is a cheap test for the former).
+        # costs microseconds a cell, so it runs only on cells that hold full-width characters or control
+        # whitespace (ASCII cells skip even the character-class test: byte length = character length).
         f"""CREATE OR REPLACE TEMP MACRO ss_fold(s) AS (
-              CASE WHEN strlen(s::VARCHAR) <> length(s::VARCHAR) OR contains(s::VARCHAR, chr(9))
-                        OR contains(s::VARCHAR, chr(10)) OR contains(s::VARCHAR, chr(13))
+              CASE WHEN (strlen(s::VARCHAR) <> length(s::VARCHAR)
+                         AND regexp_matches(s::VARCHAR, {sql_str(FULLWIDTH_RE)}))
+                        OR contains(s::VARCHAR, chr(9)) OR contains(s::VARCHAR, chr(10))
+                        OR contains(s::VARCHAR, chr(13))
                    THEN trim(translate(s::VARCHAR, {sql_str(FULLWIDTH + FOLD_EXTRA)}, {sql_str(HALFWIDTH + ' ' * len(FOLD_EXTRA))}))
                    WHEN prefix(s::VARCHAR, ' ') OR suffix(s::VARCHAR, ' ') THEN trim(s::VARCHAR)
                    ELSE s::VARCHAR END)""",

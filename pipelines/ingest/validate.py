@@ -365,9 +365,11 @@ class Plan:
                 WHERE {integrity_gate} AND {self.key_ok()}
                 GROUP BY ALL HAVING count(*) > 1
             ),""" if key_columns else ""
-        dup_key_join = (f"LEFT JOIN dup_keys d ON d._batch_file = r._batch_file AND {key_join} "
-                        f"AND len(r._integrity) = 0 AND {self.key_ok('r.')}" if key_columns else "")
-        first_with_key = "d._first_with_key" if key_columns else "NULL::BIGINT"
+        # Equality only in the join (a hash join); whether the record's own key is usable is a filter after.
+        dup_key_join = (f"LEFT JOIN dup_keys d ON d._batch_file = r._batch_file AND {key_join}"
+                        if key_columns else "")
+        first_with_key = (f"CASE WHEN len(r._integrity) = 0 AND {self.key_ok('r.')} THEN d._first_with_key END"
+                          if key_columns else "NULL::BIGINT")
 
         return f"""
         CREATE OR REPLACE TEMP TABLE {table} AS

@@ -32,9 +32,10 @@ def _value(key: str) -> str:
 
 def _buffers(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(offsets as int64, bytes) of a string/binary Arrow array, without copying the bytes."""
-    lines = pa.array(lines) if not isinstance(lines, pa.Array) else lines
     if isinstance(lines, pa.ChunkedArray):
-        lines = lines.combine_chunks()
+        lines = lines.chunk(0) if lines.num_chunks == 1 else lines.combine_chunks()
+    elif not isinstance(lines, pa.Array):
+        lines = pa.array(lines)
     wide = pa.types.is_large_string(lines.type) or pa.types.is_large_binary(lines.type)
     n = len(lines)
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if wide else np.int32)[lines.offset: lines.offset + n + 1]
@@ -42,7 +43,7 @@ def _buffers(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets.astype(np.int64), (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
-def crc_segments(lines: pa.Array) -> np.ndarray:
+def crc_segments(lines: pa.Array, buffers: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """HJ 212 CRC of each line's data segment (bytes 6 … len-4), -1 where the line is too short.
 
     The lines' bytes are used in place (Arrow offsets + data buffer). Lines are ordered by segment
@@ -52,7 +53,7 @@ def crc_segments(lines: pa.Array) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int32)
     if n == 0:
         return out
-    offsets, data = _buffers(lines)
+    offsets, data = buffers or _buffers(lines)
     if data.size == 0:
         return out
     ends = offsets[1:] - ((np.diff(offsets) > 0) & (data[np.maximum(offsets[1:] - 1, 0)] == 0x0D))
@@ -66,9 +67,15 @@ def crc_segments(lines: pa.Array) -> np.ndarray:
     running = np.searchsorted(-seg_len, -np.arange(int(seg_len[0])), side="left")  # lines longer than j
     crc = np.full(order.size, 0xFFFF, dtype=np.uint16)
     table = CRC_TABLE.astype(np.uint16)
+    # Preallocated work arrays: each step is four in-place passes over the running prefix.
+    index = np.empty(order.size, dtype=np.int64)
+    step = np.empty(order.size, dtype=np.uint16)
     for j in range(int(seg_len[0])):
         k = int(running[j])
-        crc[:k] = table[(crc[:k] >> 8) ^ data[starts[:k] + j]]
+        np.add(starts[:k], j, out=index[:k])
+        np.right_shift(crc[:k], 8, out=step[:k])
+        np.bitwise_xor(step[:k], data[index[:k]], out=step[:k])
+        np.take(table, step[:k], out=crc[:k])
     out[order] = crc
     return out
 
@@ -116,7 +123,7 @@ def integrity(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         line = (np.searchsorted(offsets, unprintable, side="right") - 1).clip(0, n - 1)
         frame[np.unique(line[unprintable < end[line]])] = False
     length_ok = frame & (size - PREFIX - SUFFIX == length_field)
-    crc = crc_segments(lines)
+    crc = crc_segments(lines, (offsets, data))
     crc_ok = frame & (crc == sent)
     return frame, length_ok, crc_ok
 
