@@ -5,7 +5,13 @@ Each district exports in its own CRS and container (places.py): GeoJSON in EPSG:
 Shapefile whose DBF field names are the ≤10-byte synonyms (pinyin codes such as GDBH). Census
 gaps are deliberate and recorded: manholes missing from the manhole census (pipes pointing at
 them are ``orphan_reference`` anomalies), segments drawn against the flow (``against_flow``),
-unknown install years, 数据来源 人工估计, box culverts whose 管径 is B×H.
+a handful of segments missing from the pipe census per district (the pipes draining into the gap are
+``network_gap`` anomalies), unknown install years, 数据来源 人工估计, box culverts whose 管径 is B×H.
+
+Spoiled pipe rows are quarantined at ingestion, and a quarantined segment cuts every tracing path
+through it. So only leaf segments (no pipe drains into their start manhole, and they do not end at a
+plant inlet) are spoiled: the loss of one strands nothing else. The only recorded cuts are the
+``network_gap`` ones, each stranding a few segments.
 """
 from __future__ import annotations
 
@@ -46,6 +52,8 @@ class Census:
     node_ids: np.ndarray
     seg_ids: np.ndarray
     missing_manhole: np.ndarray      # bool per node: absent from the manhole census (a census gap)
+    absent_segment: np.ndarray       # bool per segment: absent from the pipe census (a network gap)
+    spoiled_segment: np.ndarray      # bool per segment: its census row is spoiled (quarantined at ingestion)
     roads: np.ndarray                # road name per run
 
 
@@ -86,6 +94,7 @@ def write_census(ctx: Context, net: Network) -> Census:
     n_gap = int(round(0.003 * n)) if n >= 100 else (1 if n >= 30 else 0)
     missing = np.zeros(n, dtype=bool)
     missing[rng.choice(ordinary, size=min(n_gap, len(ordinary)), replace=False)] = True
+    absent = _network_gaps(ctx.rng("census", code, "gaps"), net, missing)
 
     shapefile = d.census_container == "shapefile"
     crs = d.census_crs
@@ -97,9 +106,42 @@ def write_census(ctx: Context, net: Network) -> Census:
         decimals = 3
     crs_in_file = crs if (d.crs_member or shapefile) else None
 
-    _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, gx, gy, decimals, shapefile, crs, crs_in_file)
+    spoiled = _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, gy, decimals, shapefile,
+                           crs, crs_in_file)
     _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, shapefile, crs, crs_in_file)
-    return Census(net=net, node_ids=node_ids, seg_ids=seg_ids, missing_manhole=missing, roads=roads)
+    return Census(net=net, node_ids=node_ids, seg_ids=seg_ids, missing_manhole=missing, absent_segment=absent,
+                  spoiled_segment=spoiled, roads=roads)
+
+
+# Segments per recorded network gap: a handful per district at scale 1 (≈ 12,000 segments), one per
+# district at scale 0.01.
+SEGMENTS_PER_NETWORK_GAP = 3000
+# Segments a gap may cut off (itself included): small, so the stranded share stays a fraction of a percent.
+GAP_UPSTREAM_SEGMENTS = (2, 4)
+
+
+def _network_gaps(rng: np.random.Generator, net: Network, missing: np.ndarray) -> np.ndarray:
+    """Segments the pipe census never recorded (普查漏测): mid-network links with a few segments
+    upstream of them, between surveyed manholes, not next to a plant inlet and not next to each other
+    (so every gap leaves a dead-end manhole that at least one census pipe still drains into)."""
+    m = net.n_segments
+    absent = np.zeros(m, dtype=bool)
+    if m < 20:
+        return absent
+    up, down = net.seg_node, net.seg_down
+    lo, hi = GAP_UPSTREAM_SEGMENTS
+    ok = ((net.upstream >= lo) & (net.upstream <= hi) & (net.n_children[up] > 0) & (net.parent[down] >= 0)
+          & ~missing[up] & ~missing[down])
+    wanted = max(1, int(round(m / SEGMENTS_PER_NETWORK_GAP)))
+    used: set[int] = set()
+    for k in rng.permutation(np.flatnonzero(ok)):
+        if int(up[k]) in used or int(down[k]) in used:
+            continue
+        absent[k] = True
+        used.update((int(up[k]), int(down[k])))
+        if absent.sum() >= wanted:
+            break
+    return absent
 
 
 def _district_cells(rng, code: str, style: str, n: int) -> np.ndarray:
@@ -123,8 +165,9 @@ def _geometry_text(shapefile: bool, kind: str, coords: list[np.ndarray], decimal
     return np.asarray(arr.to_pylist(), dtype=object)
 
 
-def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, gx, gy, decimals, shapefile, crs,
-                 crs_in_file) -> None:
+def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, gy, decimals, shapefile, crs,
+                 crs_in_file) -> np.ndarray:
+    """Writes the district's pipe census; returns which segments' rows it spoiled."""
     d = net.district
     contract = ctx.contracts["census_pipes"]
     m = net.n_segments
@@ -197,8 +240,13 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, gx, gy, decim
     }
     x1, y1, x2, y2 = gx[up].copy(), gy[up].copy(), gx[down].copy(), gy[down].copy()
 
+    # pipes draining into a network gap: their end manhole has no outflow in the census
+    gap_ends = np.zeros(net.n_nodes, dtype=bool)
+    gap_ends[up[absent]] = True
+    into_gap = gap_ends[down] & ~absent
+
     # drawn against the flow: start and end (ids, inverts, vertices) swapped
-    candidates = np.flatnonzero(~missing[up] & ~missing[down])
+    candidates = np.flatnonzero(~missing[up] & ~missing[down] & ~absent & ~into_gap)
     n_rev = int(round(0.002 * m)) if m >= 200 else (1 if m >= 50 else 0)
     reversed_rows = rng.choice(candidates, size=min(n_rev, len(candidates)), replace=False)
     for k in ("start_manhole_id", "start_invert_m"):
@@ -209,13 +257,22 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, gx, gy, decim
     y1[reversed_rows], y2[reversed_rows] = y2[reversed_rows], y1[reversed_rows].copy()
     cells["geometry"] = _geometry_text(shapefile, "line", [x1, y1, x2, y2], decimals)
 
-    sheet = Sheet(columns + ["geometry"], cells)
+    # the census file holds every segment but the network gaps; ``row`` maps a segment to its sheet row
+    kept = np.flatnonzero(~absent)
+    row = np.full(m, -1)
+    row[kept] = np.arange(len(kept))
+    sheet = Sheet(columns + ["geometry"], {name: values[kept] for name, values in cells.items()})
     for k in reversed_rows:
-        sheet.anomaly(k, "against_flow", None)
-    for k in np.flatnonzero(missing[up]):
-        sheet.anomaly(k, "orphan_reference", "start_manhole_id")
-    for k in np.flatnonzero(missing[down]):
-        sheet.anomaly(k, "orphan_reference", "end_manhole_id")
+        sheet.anomaly(row[k], "against_flow", None)
+    for k in np.flatnonzero(missing[up] & ~absent):
+        sheet.anomaly(row[k], "orphan_reference", "start_manhole_id")
+    for k in np.flatnonzero(missing[down] & ~absent):
+        sheet.anomaly(row[k], "orphan_reference", "end_manhole_id")
+    for k in np.flatnonzero(into_gap):
+        sheet.anomaly(row[k], "network_gap", "end_manhole_id")
+    # A quarantined segment cuts the tracing of everything upstream of it: spoil only leaves, and
+    # never a segment into a plant inlet.
+    sheet.unspoilable[:] = ((net.n_children[up] > 0) | (net.parent[down] < 0))[kept]
 
     col = contract.column
     menu = [mess.spoil_required("pipe_category"), mess.spoil_required("scope"),
@@ -233,6 +290,9 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, gx, gy, decim
     ctx.plan("census_pipes", menu).apply(sheet, ctx.rng("census_pipes", "spoil", d.code), blanks=False)
 
     _write_geo(ctx, "census_pipes", f"{d.code}_{d.name}_管段", shapefile, crs, crs_in_file, headers, sheet)
+    spoiled = np.zeros(m, dtype=bool)
+    spoiled[kept[sorted(sheet.reasons)]] = True
+    return spoiled
 
 
 def _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, shapefile, crs, crs_in_file):

@@ -91,9 +91,12 @@ def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = T
             for plant, root in zip(own, net.roots):
                 plant["inlet_manhole_id"] = str(census.node_ids[root])
             problems = write_inspections(ctx, census)
-            inspected[d.code] = {"segments": net.n_segments, "length_m": round(float(net.length.sum()), 1),
+            in_census = ~census.absent_segment
+            inspected[d.code] = {"segments": int(in_census.sum()),
+                                 "length_m": round(float(net.length[in_census].sum()), 1),
                                  "inspected_length_m": round(problems.get("inspected_length_m", 0.0), 1),
-                                 "problem_segments": int(len(problems["segments"]))}
+                                 "problem_segments": int(len(problems["segments"])),
+                                 "network_gaps": int(census.absent_segment.sum())}
             write_misconnections(ctx, census, int(misconnections[i]))
             write_drainage_permits(ctx, census, int(drainage[i]))
             write_projects(ctx, census, problems, int(projects[i]))

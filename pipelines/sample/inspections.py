@@ -49,7 +49,8 @@ def write_inspections(ctx: Context, census: Census) -> dict:
     priority = -run_year + rng.normal(0, 12, n_runs)
     run_rank = np.argsort(np.argsort(-priority))
     order = np.lexsort((np.arange(m), run_rank[run]))
-    cum = np.cumsum(net.length[order]) / net.length.sum()
+    order = order[~census.absent_segment[order]]      # a segment the census lacks is not inspected by its id
+    cum = np.cumsum(net.length[order]) / net.length[order].sum()
     chosen = order[: int(np.searchsorted(cum, d.coverage)) + 1]
     n_ins = len(chosen)
 

@@ -32,7 +32,7 @@ def write_misconnections(ctx: Context, census: Census, count: int) -> None:
     if count <= 0 or net.n_segments == 0:
         return
     rng = ctx.rng("misconnections", d.code)
-    seg_rows = rng.choice(net.n_segments, size=count)
+    seg_rows = rng.choice(np.flatnonzero(~census.absent_segment), size=count)
     node = net.seg_node[seg_rows]
     where = rng.choice(3, size=count, p=[0.7, 0.2, 0.1])       # manhole / segment / both
     ok_node = ~census.missing_manhole[node]

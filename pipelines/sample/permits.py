@@ -99,9 +99,13 @@ def write_drainage_permits(ctx: Context, census: Census, count: int) -> None:
     volume = np.maximum(volume, 0.5)
 
     # connection manholes: surveyed manholes of this district (not plant inlets), house-connection
-    # manholes preferred; a few at manholes that no census has
+    # manholes preferred; a few at manholes that no census has. Not the start manhole of a spoiled pipe
+    # row: that pipe is quarantined, the manhole then has no pipe in the warehouse and the permit
+    # could not be traced to a plant.
     net = census.net
-    candidates = np.flatnonzero(~census.missing_manhole & (net.parent >= 0))
+    cut_off = np.zeros(net.n_nodes, dtype=bool)
+    cut_off[net.seg_node[census.spoiled_segment]] = True
+    candidates = np.flatnonzero(~census.missing_manhole & (net.parent >= 0) & ~cut_off)
     weight = np.where(net.node_type[candidates] == "接户井", 4.0, 1.0)
     manhole = census.node_ids[rng.choice(candidates, size=count, p=weight / weight.sum())].copy()
     orphan = rng.random(count) < 0.005

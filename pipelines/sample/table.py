@@ -32,6 +32,8 @@ class Sheet:
         self.reasons: dict[int, tuple[str | None, str]] = {}
         self.anomalies: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
         self.locked = np.zeros(self.n, dtype=bool)
+        # rows that may be copied but never spoiled (their quarantine would cut other records off)
+        self.unspoilable = np.zeros(self.n, dtype=bool)
         self.order: list[int] = list(range(self.n))
         self.blank_before: list[int] = []
         self.extra_blank_rows = 0
@@ -137,7 +139,7 @@ class SpoilPlan:
             for attempt in range(len(self.menu)):
                 spoil = self.menu[self.next_rule % len(self.menu)]
                 self.next_rule += 1
-                mask = sheet.free()
+                mask = sheet.free() & ~sheet.unspoilable
                 if spoil.eligible is not None:
                     mask &= spoil.eligible(sheet)
                 candidates = np.flatnonzero(mask)
