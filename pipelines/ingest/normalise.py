@@ -144,7 +144,6 @@ def _lit_list(items) -> str:
 
 def macro_sql() -> list[str]:
     """The CREATE MACRO statements (TEMP) of the normalisation layer."""
-    ws = "' ' || chr(9) || chr(10) || chr(13)"
     district_cases = " ".join(f"WHEN {sql_str(a)} THEN {sql_str(c)}" for a, c in district_aliases().items())
     return [
         # Full-width → half-width (and tabs/line breaks → spaces), trimmed. translate() with a long map
@@ -155,7 +154,8 @@ def macro_sql() -> list[str]:
                          AND regexp_matches(s::VARCHAR, {sql_str(FULLWIDTH_RE)}))
                         OR contains(s::VARCHAR, chr(9)) OR contains(s::VARCHAR, chr(10))
                         OR contains(s::VARCHAR, chr(13))
-                   THEN trim(translate(s::VARCHAR, {sql_str(FULLWIDTH + FOLD_EXTRA)}, {sql_str(HALFWIDTH + ' ' * len(FOLD_EXTRA))}))
+                   THEN trim(translate(s::VARCHAR, {sql_str(FULLWIDTH + FOLD_EXTRA)},
+                                       {sql_str(HALFWIDTH + ' ' * len(FOLD_EXTRA))}))
                    WHEN prefix(s::VARCHAR, ' ') OR suffix(s::VARCHAR, ' ') THEN trim(s::VARCHAR)
                    ELSE s::VARCHAR END)""",
         # Empty and "no value" markers → NULL (argument already folded).

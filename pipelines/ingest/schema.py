@@ -1,8 +1,6 @@
 """The warehouse shape of a contract: the typed columns of ``raw.<feed>`` (docs/architecture.md)."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pipelines.contracts import Column, Contract
 
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -56,11 +54,3 @@ def data_columns(contract: Contract) -> list[tuple[str, str]]:
 
 def raw_columns(contract: Contract) -> list[tuple[str, str]]:
     return data_columns(contract) + list(LINEAGE_COLUMNS)
-
-
-def key_columns(contract: Contract) -> tuple[str, ...]:
-    return contract.primary_key
-
-
-def with_range(column: Column, lo, hi) -> Column:
-    return replace(column, range=(lo, hi))

@@ -214,7 +214,8 @@ class Plan:
             allowed_en = "a Taizhou district name or GB/T 2260 code" if kind == "district" else \
                 ", ".join(list(column.values)[:16])
             out.append(Check(column.name, "enum", f"{x} IS NOT NULL AND {t(column.name)} IS NULL", raw,
-                             f"{fz}：{RULES['enum'][0]}（可填：{allowed}）", f"{fe}: {RULES['enum'][1]} ({allowed_en})"))
+                             f"{fz}：{RULES['enum'][0]}（可填：{allowed}）",
+                             f"{fe}: {RULES['enum'][1]} ({allowed_en})"))
         if column.range:
             lo, hi = column.range
             unit = f" {column.unit}" if column.unit else ""
@@ -325,7 +326,6 @@ class Plan:
             return (f"{{'field': NULL::VARCHAR, 'rule': {sql_str(rule)}, 'value': NULL::VARCHAR, "
                     f"'zh': {sql_str(zh)}, 'en': {sql_str(en)}}}")
 
-        key_cols = ", ".join(t(k) for k in self.contract.primary_key) or "_source_row"
         field_bad = " OR ".join(f"coalesce({ch.condition}, false)" for ch in checks) or "FALSE"
         reason_items = [f"CASE WHEN {integrity_gate} AND coalesce({ch.condition}, false) THEN {struct(ch)} END"
                         for ch in checks]

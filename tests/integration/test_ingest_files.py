@@ -1,7 +1,6 @@
 """Each reader on real files: encodings, sheets with title/blank/remarks rows, GIS files in both
 coordinate systems, HJ 212 logs, and the files that cannot be read at all."""
 import json
-import math
 from datetime import date
 
 import pytest
@@ -277,7 +276,8 @@ def test_hj212_log_with_garbled_bytes_keeps_its_good_packets(home):
     good = packet("33100200000001", "20240506010000")
     path = home.landing_for("plant_online") / "garbled.log"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(good.encode() + b"##0040QN=\xff\xfegarbage&&ABCD\r\n" + packet("33100200000001", "20240506020000").encode())
+    garbled = b"##0040QN=\xff\xfegarbage&&ABCD\r\n"
+    path.write_bytes(good.encode() + garbled + packet("33100200000001", "20240506020000").encode())
     [file] = ingest(home, "plant_online").files
     assert (file.status, file.rows_read, file.rows_loaded) == ("loaded", 3, 2)
     assert reasons(home, "plant_online") == {2: [("", "hj212_frame")]}

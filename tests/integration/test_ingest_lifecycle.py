@@ -62,7 +62,8 @@ def test_a_correction_supersedes_and_history_keeps_the_old_version(home):
         ("2025-01.csv", 3, 0, 0), ("2025-01更正.csv", 0, 1, 1)]
 
     versions = query(home, "SELECT permitted_volume_m3d, status, _source_file, _is_current, _valid_to IS NULL, "
-                           "_valid_from FROM raw.drainage_permits WHERE permit_no = 'DP-331002-00002' ORDER BY _valid_from")
+                           "_valid_from FROM raw.drainage_permits WHERE permit_no = 'DP-331002-00002' "
+                           "ORDER BY _valid_from")
     assert [v[:5] for v in versions] == [(12.5, "valid", "2025-01.csv", False, False),
                                          (80.0, "revoked", "2025-01更正.csv", True, True)]
     [(valid_to,)] = query(home, "SELECT _valid_to FROM raw.drainage_permits WHERE permit_no = 'DP-331002-00002' "
@@ -90,7 +91,8 @@ def _lab_rows(day: str, plants=("P01", "P02")):
 def test_daily_lab_append_does_not_touch_earlier_days(home):
     write_csv(landing(home, "plant_lab") / "lab_2025-01-01.csv", [LAB_HEADER] + _lab_rows("2025-01-01"))
     ingest(home, "plant_lab", run_id="d1")
-    before = query(home, "SELECT plant_id, sampled_on, sampling_point, _file_id, _valid_from FROM raw.plant_lab ORDER BY ALL")
+    before = query(home, "SELECT plant_id, sampled_on, sampling_point, _file_id, _valid_from FROM raw.plant_lab "
+                         "ORDER BY ALL")
 
     write_csv(landing(home, "plant_lab") / "lab_2025-01-02.csv", [LAB_HEADER] + _lab_rows("2025/1/2"))
     [day2] = ingest(home, "plant_lab", run_id="d2").files

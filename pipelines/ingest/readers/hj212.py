@@ -3,8 +3,8 @@
 The log is read once (read_text, split into lines in DuckDB). Framing, the length field and the CRC of
 every packet are checked at once in numpy, straight from the Arrow buffer of the lines (``integrity``;
 the CRC with the standard's table ``pipelines.hj212.CRC_TABLE``). The ``key=value`` pairs are parsed with
-``regexp_extract`` on literal keys, in SQL over the whole file. A packet failing the frame, length or CRC check is quarantined whole (its fields are not trusted,
-so no field rule is reported for it).
+``regexp_extract`` on literal keys, in SQL over the whole file. A packet failing the frame, length or CRC
+check is quarantined whole (its fields are not trusted, so no field rule is reported for it).
 """
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ def _buffers(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         lines = pa.array(lines)
     wide = pa.types.is_large_string(lines.type) or pa.types.is_large_binary(lines.type)
     n = len(lines)
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if wide else np.int32)[lines.offset: lines.offset + n + 1]
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64 if wide else np.int32)
+    offsets = offsets[lines.offset: lines.offset + n + 1].astype(np.int64)
     data = lines.buffers()[2]
-    return offsets.astype(np.int64), (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
 def crc_segments(lines: pa.Array, buffers: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:

@@ -97,19 +97,20 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     blanks = [b for b in blanks if b < last_data]
 
     view = f"{source_table}_data"
+    cells = ", ".join(raw_columns) or "NULL AS _none"
     if len(blanks) <= MAX_INLINE_BLANKS:
         # Record number = sheet row - header row - blank rows above it (no sort, no copy).
         shift = " + ".join(f"(rowid > {b})::BIGINT" for b in blanks) or "0"
         skip = f"AND rowid NOT IN ({', '.join(map(str, blanks))})" if blanks else ""
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {view} AS
-            SELECT rowid - {header_rowid} - ({shift}) AS _source_row, rowid AS _phys, {', '.join(raw_columns) or 'NULL AS _none'}
+            SELECT rowid - {header_rowid} - ({shift}) AS _source_row, rowid AS _phys, {cells}
             FROM {source_table} WHERE rowid > {header_rowid} AND rowid <= {last_data} {skip}
         """)
     else:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {view}_t AS
-            SELECT row_number() OVER (ORDER BY rowid) AS _source_row, rowid AS _phys, {', '.join(raw_columns) or 'NULL AS _none'}
+            SELECT row_number() OVER (ORDER BY rowid) AS _source_row, rowid AS _phys, {cells}
             FROM {source_table} WHERE rowid > {header_rowid} AND rowid <= {last_data} AND NOT ({blank_sql})
         """)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_t")

@@ -89,7 +89,7 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     try:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT {', '.join(f'"{l}" AS {c}' for l, c in zip(letters, columns))}
+            SELECT {', '.join(f'"{letter}" AS {c}' for letter, c in zip(letters, columns))}
             FROM read_xlsx({sql_str(str(path))}, sheet = {sql_str(sheet)}, header = false, all_varchar = true,
                            stop_at_empty = false, range = 'A1:{letters[-1]}{last_row}')
         """)
