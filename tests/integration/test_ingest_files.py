@@ -293,3 +293,25 @@ def test_hj212_blank_lines_inside_a_log_are_not_records(home):
     assert reasons(home, "plant_online") == {2: [("", "hj212_frame")]}
     assert query(home, "SELECT _source_row, data_time::VARCHAR FROM raw.plant_online ORDER BY 1") == [
         (1, "2024-05-06 01:00:00"), (3, "2024-05-06 03:00:00")]
+
+
+def test_a_large_sheet_is_framed_in_sql_with_the_same_row_numbers(home):
+    """Sheets above the small-sheet limit are framed by aggregate queries instead of one fetch: the
+    record numbers must not change (blank rows inside, title above, remarks below)."""
+    from pipelines.ingest.readers.tabular import SMALL_SHEET_ROWS
+
+    n = SMALL_SHEET_ROWS + 700
+    rows = [["台州市排水许可证台账"], DRAINAGE_HEADER]
+    for i in range(1, n + 1):
+        rows.append(drainage_row(i, volume="-1" if i in (10, n) else "12.5"))
+        if i in (5, 4000):
+            rows.append([""] * len(DRAINAGE_HEADER))
+    rows.append(["备注：以上数据截至2025年6月"])
+    write_csv(home.landing_for("drainage_permits") / "big.csv", rows)
+    [file] = ingest(home, "drainage_permits").files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (n, n - 2, 2)
+    assert sorted(reasons(home, "drainage_permits")) == [10, n]
+    assert query(home, "SELECT min(_source_row), max(_source_row), count(DISTINCT _source_row) "
+                       "FROM raw.drainage_permits") == [(1, n - 1, n - 2)]
+    assert query(home, "SELECT permit_no FROM raw.drainage_permits WHERE _source_row = 4001") == [
+        ("DP-331002-04001",)]
