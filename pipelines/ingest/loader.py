@@ -1,10 +1,13 @@
 """Load the new landing files of one feed: ``ingest_feed``.
 
-Per file, in (mtime, name) order: hash it (a repeat of a loaded file is skipped); read it (a file that
-cannot be read at all goes to ``rejected/<feed>/`` and the others still load); then, in one transaction,
-normalise and check every record (validate.py), quarantine the bad ones, merge the good ones into the
-history, and record the file with its counts. The transaction commits only if
-``rows_read = rows_loaded + rows_quarantined``; after the commit the file moves to ``archive/<feed>/``.
+Files are taken in delivery order (mtime, name). Each is hashed: a repeat of a loaded file is skipped (under
+any name); a file that cannot be read at all goes to ``rejected/<feed>/`` and the others still load. Readable
+files are gathered in batches (up to MAX_BATCH_FILES files or MAX_BATCH_BYTES): one SQL statement normalises
+and checks every record of a batch (validate.py), then one transaction quarantines the bad records, merges the
+good ones into the history, registers the files and re-counts from the tables that every file balances
+(``rows_read = rows_loaded + rows_quarantined``). After the commit the files move to ``archive/<feed>/``.
+A batch that fails is retried file by file: the failing file is rolled back and left in landing/, and the
+files after it wait (delivery order decides which version is current).
 """
 from __future__ import annotations
 
