@@ -1,11 +1,14 @@
-"""Contract-driven normalisation and rule checks, as one SQL statement over a whole file.
+"""Contract-driven normalisation and rule checks, as one SQL statement over a batch of files.
 
-From the contract, every column gets a typed expression (normalise.py macros, enum maps, unit factors)
-and a list of conditions, each a rule code of sources/README.md. One ``CREATE TEMP TABLE … AS`` produces,
-per data record: the typed columns of ``raw.<feed>``, ``_row_hash`` (of the typed content, for history),
-and ``_reasons`` — NULL for a clean record, else every reason (field, rule, the value as sent, and the
-words for the bureau). Exact copies (``duplicate_row``) and repeated keys (``duplicate_key``) are window
-functions in the same statement, so a file is split into loaded and quarantined records in one pass.
+Each file is first projected into a common shape (``Plan.projection`` → the batch table): the text of every
+canonical column, what a bare number means under that file's header, geometry in the store CRS, whole-record
+integrity rules. From the contract, every column then gets a typed expression (normalise.py macros, enum
+maps, unit factors) and a list of conditions, each a rule code of sources/README.md. One
+``CREATE TEMP TABLE … AS`` produces, per data record: the typed columns of ``raw.<feed>``, ``_row_hash`` (of
+the typed content, for history) and ``_reasons`` — NULL for a clean record, else every reason (field, rule,
+the value as sent, the words for the bureau). Exact copies (``duplicate_row``) and repeated keys
+(``duplicate_key``) come from aggregates in the same statement, so the batch is split into loaded and
+quarantined records in one pass.
 """
 from __future__ import annotations
 
