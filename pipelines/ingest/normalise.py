@@ -124,6 +124,18 @@ def unit_factor_sql(unit_expr: str, stored_unit: str | None, bare: float | str) 
     return f"(CASE {unit_expr} {' '.join(whens)} END)"
 
 
+def enum_sql(value_sql: str, values: dict[str, object], integer: bool = False) -> str:
+    """CASE expression mapping a (cleaned) label to its code via a contract's ``values`` map: case- and
+    space-insensitive; a code is accepted as itself; anything else → NULL (the ``enum`` rule)."""
+    pairs: dict[str, object] = {}
+    for label, code in values.items():
+        pairs.setdefault(str(label).replace(" ", "").upper(), code)
+    for code in values.values():
+        pairs.setdefault(str(code).replace(" ", "").upper(), code)
+    whens = " ".join(f"WHEN {sql_str(k)} THEN {code if integer else sql_str(code)}" for k, code in pairs.items())
+    return f"(CASE upper(replace({value_sql}, ' ', '')) {whens} END)"
+
+
 @lru_cache(maxsize=1)
 def district_aliases(path: Path = DISTRICTS_CSV) -> dict[str, str]:
     """Every spelling of a district (name, aliases, codes incl. 331021) → its 6-digit code."""

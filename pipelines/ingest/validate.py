@@ -72,17 +72,6 @@ def _range_lit(column: Column, value) -> str:
     return _lit(value)
 
 
-def _enum_case(column: Column, key_sql: str) -> str:
-    integer = enum_is_integer(column)
-    pairs: dict[str, object] = {}
-    for label, code in column.values.items():
-        pairs.setdefault(str(label).replace(" ", "").upper(), code)
-    for code in column.values.values():
-        pairs.setdefault(str(code).replace(" ", "").upper(), code)
-    whens = " ".join(f"WHEN {sql_str(k)} THEN {code if integer else sql_str(code)}" for k, code in pairs.items())
-    return f"(CASE {key_sql} {whens} END)"
-
-
 class Plan:
     """The SQL of one contract over a batch of extracts (files)."""
 
@@ -158,8 +147,7 @@ class Plan:
         if kind == "year":
             return [f"ss_year({x}) AS {t(column.name)}"]
         if kind == "enum":
-            key = f"upper(replace({x}, ' ', ''))"
-            return [f"{_enum_case(column, key)} AS {t(column.name)}"]
+            return [f"{normalise.enum_sql(x, column.values, enum_is_integer(column))} AS {t(column.name)}"]
         if kind == "district":
             return [f"ss_district({x}) AS {t(column.name)}"]
         if kind == "list":

@@ -102,3 +102,19 @@ def test_unit_written_in_value_wins_over_header(con):
     assert con.execute(f"SELECT 300 * {factor}", ["元"]).fetchone()[0] == 300.0
     assert con.execute(f"SELECT 12.5 * {factor}", [""]).fetchone()[0] == 125000.0
     assert con.execute(f"SELECT 12.5 * {factor}", ["斤"]).fetchone()[0] is None
+
+
+@pytest.mark.parametrize("feed, column, text, code", [
+    ("inspections", "defect_grade", "三级", 3), ("inspections", "defect_grade", "Ⅳ级", 4),
+    ("inspections", "defect_grade", "2", 2), ("inspections", "defect_grade", "五级", None),
+    ("inspections", "method", "cctv", "CCTV"), ("inspections", "method", "声呐", "SONAR"),
+    ("discharge_permits", "standard", "GB/T31962-2015 B级", "GBT31962_B"),
+    ("census_pipes", "material", "砼", "RC"), ("census_pipes", "material", "陶土管", None),
+    ("census_pipes", "pipe_category", "sewage", "sewage"),
+])
+def test_enum_maps_labels_to_codes(con, feed, column, text, code):
+    from pipelines.contracts import load_contracts
+    from pipelines.ingest.schema import enum_is_integer
+
+    col = load_contracts()[feed].column(column)
+    assert one(con, normalise.enum_sql("ss_clean(?)", col.values, enum_is_integer(col)), text) == code
