@@ -22,9 +22,9 @@ def is_valid_credit_code(code: str | None) -> bool:
 
 
 # DuckDB macro: TRUE when ``code`` is a valid credit code. Written with list functions so one
-# statement validates a whole column.
+# statement validates a whole column. Temporary: it lives with the connection, not in the warehouse.
 CREDIT_CODE_SQL_MACRO = f"""
-CREATE OR REPLACE MACRO is_valid_credit_code(code) AS (
+CREATE OR REPLACE TEMP MACRO is_valid_credit_code(code) AS (
     code IS NOT NULL AND length(code) = 18
     AND regexp_full_match(code, '[{CREDIT_ALPHABET}]{{18}}')
     AND substr(code, 18, 1) = substr('{CREDIT_ALPHABET}',

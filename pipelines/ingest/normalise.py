@@ -222,7 +222,7 @@ def macro_sql() -> list[str]:
         """CREATE OR REPLACE TEMP MACRO ss_district(s) AS (
               coalesce(ss_district_exact(replace(s, ' ', '')),
                        ss_district_exact(regexp_replace(replace(s, ' ', ''), '^(浙江省)?(台州市)?', ''))))""",
-        CREDIT_CODE_SQL_MACRO.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"),
+        CREDIT_CODE_SQL_MACRO,
     ]
 
 

@@ -38,7 +38,7 @@ _UNIQUE = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_u
 
 def prepare_connection(con: duckdb.DuckDBPyConnection) -> None:
     """Temporary macros work on read-only connections too."""
-    con.execute(CREDIT_CODE_SQL_MACRO.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+    con.execute(CREDIT_CODE_SQL_MACRO)
 
 
 def ensure_spatial(con: duckdb.DuckDBPyConnection) -> None:

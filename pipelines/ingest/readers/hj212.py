@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.contracts import Contract
-from pipelines.hj212 import CRC_TABLE
+from pipelines.hj212 import crc_spans
 from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile
@@ -46,10 +46,7 @@ def _buffers(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def crc_segments(lines: pa.Array, buffers: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """HJ 212 CRC of each line's data segment (bytes 6 … len-4), -1 where the line is too short.
-
-    The lines' bytes are used in place (Arrow offsets + data buffer). Lines are ordered by segment
-    length, longest first, so that at byte position j the lines still running are a prefix: each step
-    is one table lookup over a contiguous slice, with no masks and no padding copy."""
+    The lines' bytes are used in place (Arrow offsets + data buffer)."""
     n = len(lines)
     out = np.full(n, -1, dtype=np.int32)
     if n == 0:
@@ -62,22 +59,7 @@ def crc_segments(lines: pa.Array, buffers: tuple[np.ndarray, np.ndarray] | None 
     valid = np.flatnonzero(lengths >= 0)
     if valid.size == 0:
         return out
-    order = valid[np.argsort(-lengths[valid], kind="stable")]
-    starts = offsets[:-1][order] + PREFIX
-    seg_len = lengths[order]
-    running = np.searchsorted(-seg_len, -np.arange(int(seg_len[0])), side="left")  # lines longer than j
-    crc = np.full(order.size, 0xFFFF, dtype=np.uint16)
-    table = CRC_TABLE.astype(np.uint16)
-    # Preallocated work arrays: each step is four in-place passes over the running prefix.
-    index = np.empty(order.size, dtype=np.int64)
-    step = np.empty(order.size, dtype=np.uint16)
-    for j in range(int(seg_len[0])):
-        k = int(running[j])
-        np.add(starts[:k], j, out=index[:k])
-        np.right_shift(crc[:k], 8, out=step[:k])
-        np.bitwise_xor(step[:k], data[index[:k]], out=step[:k])
-        np.take(table, step[:k], out=crc[:k])
-    out[order] = crc
+    out[valid] = crc_spans(data, offsets[:-1][valid] + PREFIX, lengths[valid])
     return out
 
 
