@@ -105,6 +105,7 @@ rectified_targets as (
 
 select
     p.district_code,
+    d.name_zh                             as district_name,
     p.scope,
     p.as_of,
     p.network_length_m,
@@ -131,3 +132,4 @@ select
 from percentages as p
 left join inspected_targets as it on it.district_code = p.district_code and it.scope = p.scope and it.as_of = p.as_of
 left join rectified_targets as rt on rt.district_code = p.district_code and rt.scope = p.scope and rt.as_of = p.as_of
+left join {{ ref('districts') }} as d on d.district_code = p.district_code
