@@ -5,6 +5,7 @@ Real files, real Dagster job, real dbt build, real GE suites, real DuckDB files.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -81,3 +82,17 @@ def test_second_run_loads_nothing_new(two_runs):
     # The second run found landing/ empty and archive/ full: no sample regenerated, no file registered.
     assert runs == 1
     assert "没有新文件" in second.stdout
+
+
+def test_readme_analyst_questions_run_on_the_published_copy(two_runs):
+    home, first, _ = two_runs
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    questions = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    assert len(questions) >= 3
+    con = duck.connect(home / "published" / "sewershare.duckdb", read_only=True, extensions=())
+    try:
+        answered = [con.execute(sql).fetchall() for sql in questions]
+    finally:
+        con.close()
+    # Each question has an answer on the sample (the sample has districts behind, diluted plants, dischargers).
+    assert all(answered), [len(a) for a in answered]
