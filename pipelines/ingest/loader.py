@@ -45,6 +45,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_blank: int = 0
+    rows_remarks: int = 0
     rows_new: int = 0
     rows_changed: int = 0
     rows_unchanged: int = 0
@@ -304,7 +305,8 @@ class _FeedRun:
 
     def pend(self, w: "_Waiting", extract: Extract, k: int) -> None:
         result = FileResult(w.path.name, "loaded", w.common["file_id"], rows_read=extract.rows_read,
-                            rows_blank=extract.rows_blank, encoding=extract.encoding, crs=extract.crs,
+                            rows_blank=extract.rows_blank, rows_remarks=extract.rows_remarks,
+                            encoding=extract.encoding, crs=extract.crs,
                             seconds=time.perf_counter() - w.started)
         self.batch.append(_Pending(w.path, result, w.sha256, w.size, w.at, extract, k))
 
@@ -394,6 +396,7 @@ class _FeedRun:
                                  bytes=p.size, encoding=r.encoding, crs=r.crs, rows_read=r.rows_read,
                                  rows_loaded=r.rows_loaded, rows_quarantined=r.rows_quarantined, status="loaded",
                                  error=None, loaded_at=p.at, run_id=self.run_id, rows_blank=r.rows_blank,
+                                 rows_remarks=r.rows_remarks,
                                  rows_new=a.new, rows_changed=a.changed, rows_unchanged=a.unchanged,
                                  duplicate_of=None, stored_as=str(stored), seconds=r.seconds))
             registry.record_many(con, rows)

@@ -19,7 +19,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows_read", "BIGINT"), ("rows_loaded", "BIGINT"), ("rows_quarantined", "BIGINT"),
     ("status", "VARCHAR"), ("error", "VARCHAR"), ("loaded_at", "TIMESTAMP"), ("run_id", "VARCHAR"),
     # beyond the interface: how the loaded rows split, where the file went, how long it took
-    ("rows_blank", "BIGINT"), ("rows_new", "BIGINT"), ("rows_changed", "BIGINT"), ("rows_unchanged", "BIGINT"),
+    ("rows_blank", "BIGINT"), ("rows_remarks", "BIGINT"),
+    ("rows_new", "BIGINT"), ("rows_changed", "BIGINT"), ("rows_unchanged", "BIGINT"),
     ("duplicate_of", "BIGINT"), ("stored_as", "VARCHAR"), ("seconds", "DOUBLE"),
 )
 STATUSES = ("loaded", "skipped_duplicate", "rejected")

@@ -315,3 +315,41 @@ def test_a_large_sheet_is_framed_in_sql_with_the_same_row_numbers(home):
                        "FROM raw.drainage_permits") == [(1, n - 1, n - 2)]
     assert query(home, "SELECT permit_no FROM raw.drainage_permits WHERE _source_row = 4001") == [
         ("DP-331002-04001",)]
+
+
+# ---- trailing rows: a lone key value is a record, only a remark is skipped --------------------------
+def test_csv_whose_last_row_is_a_lone_key_is_counted_and_quarantined(home):
+    rows = [DRAINAGE_HEADER, drainage_row(1), drainage_row(2), ["DP-331002-00003"]]
+    write_csv(home.landing_for("drainage_permits") / "lone.csv", rows)
+    [file] = ingest(home, "drainage_permits").files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined, file.rows_remarks) == (3, 2, 1, 0)
+    got = reasons(home, "drainage_permits")
+    assert list(got) == [3] and ("holder_name", "required") in got[3]
+    [(raw_values,)] = query(home, "SELECT raw_values FROM quarantine.drainage_permits")
+    assert json.loads(raw_values)["许可证编号"] == "DP-331002-00003"
+    assert query(home, "SELECT rows_read, rows_loaded, rows_quarantined, rows_remarks "
+                       "FROM audit.file_registry") == [(3, 2, 1, 0)]
+
+
+def test_csv_remarks_rows_are_skipped_and_counted_in_the_registry(home):
+    rows = [DRAINAGE_HEADER, drainage_row(1), ["DP-331002-00002"], [""] * len(DRAINAGE_HEADER),
+            ["备注：本表由椒江区综合行政执法局填报"], ["填报人：王某", "", "联系电话：0576-88888888"]]
+    write_csv(home.landing_for("drainage_permits") / "remarks.csv", rows)
+    [file] = ingest(home, "drainage_permits").files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined, file.rows_remarks) == (2, 1, 1, 2)
+    assert list(reasons(home, "drainage_permits")) == [2]
+    assert query(home, "SELECT rows_remarks FROM audit.file_registry") == [(2,)]
+
+
+def test_xlsx_whose_last_row_is_a_lone_key_is_counted_and_quarantined(home):
+    full = ["UP-1", "一期", "椒江区", "新建", "S1", "2024-01-01", None, "2024-12-31", None, 10, "专项债", "在建"]
+    write_xlsx(home.landing_for("upgrade_projects") / "lone.xlsx", PROJECT_HEADER, [full, ["UP-2"]], remarks=None)
+    write_xlsx(home.landing_for("upgrade_projects") / "signed.xlsx", PROJECT_HEADER,
+               [["UP-3", *full[1:]], ["UP-4"]], mtime=2_000_000_000)      # default remarks row below
+    files = {f.file_name: f for f in ingest(home, "upgrade_projects").files}
+    assert [(f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_remarks)
+            for f in (files["lone.xlsx"], files["signed.xlsx"])] == [(2, 1, 1, 0), (2, 1, 1, 1)]
+    got = query(home, "SELECT raw_values->>'$.项目编号', _source_row, list_transform(reasons, r -> r.rule) "
+                      "FROM quarantine.upgrade_projects ORDER BY 1")
+    assert [(p, r) for p, r, _ in got] == [("UP-2", 2), ("UP-4", 2)]
+    assert all("required" in rules for _, _, rules in got)

@@ -38,6 +38,7 @@ class Extract:
     headers: dict[str, str] = field(default_factory=dict)   # canonical column → header text in the file
     rows_read: int = 0
     rows_blank: int = 0
+    rows_remarks: int = 0                  # trailing remarks/signature rows skipped (not records)
     header_row: int | None = None          # 1-based row of the header in the sheet
     encoding: str | None = None
     crs: str | None = None

@@ -1,6 +1,7 @@
 """What CSV and spreadsheet exports share: a sheet of text cells with title rows above the header,
 blank rows among the data and a remarks/signature row below it (remarks: the trailing rows whose first
-cell starts with a remark word, or that hold a single merged cell).
+filled cell starts with a remark word). A trailing row holding a single cell is a record like any other
+unless its text is a remark: a lone key value must be counted (and quarantined), never dropped.
 
 The sheet is read whole into a temp table (one row per sheet row, in file order, ``rowid`` = order);
 this module finds the header among the first rows, and defines the data records as a view: rows after
@@ -18,8 +19,8 @@ from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile
 
 # First words of the rows bureaus put under a table: remarks, signatures, "data as of".
-REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期[:：]|制表|审核|负责人|"
-              r"联系人|签字|签名|盖章|统计人|数据截[至止]|以上)")
+REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期|制表|审核|复核|负责人|"
+              r"单位负责人|联系人|联系电话|电话[:：]|日期[:：]|签字|签名|盖章|统计人|数据截[至止]|数据来源[:：]|以上)")
 BLANK_CHARS = "' ' || chr(9) || chr(10) || chr(13) || chr(12288) || chr(160)"
 TAIL_ROWS = 50
 SMALL_SHEET_ROWS = 5000
@@ -83,18 +84,22 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
         raw_columns.append(col)
         raw_headers.append(name)
 
-    # The remarks sit below the data: look only at the last non-blank rows, from the bottom up.
-    lone_cell_is_remark = len(mapping.positions) >= 3
+    # The remarks sit below the data: look only at the last non-blank rows, from the bottom up. Only a
+    # row whose text reads as a remark is skipped; anything else is the last record.
     last_data = header_rowid
+    remarks = 0
     for rowid, *cells in tail:
         nonempty = [_text(c) for c in cells if _text(c)]
-        first = nonempty[0] if nonempty else ""
-        lone = len(nonempty) == 1 and bool(_text(cells[0]))
-        if re.match(REMARKS_RE, first) or (lone and lone_cell_is_remark):
+        if nonempty and re.match(REMARKS_RE, nonempty[0]):
+            remarks += 1
             continue
         last_data = rowid
         break
-    blanks = [b for b in blanks if b < last_data]
+    else:
+        if len(tail) == TAIL_ROWS:
+            # Fifty remark-like rows: stop there rather than lose the rows above them.
+            last_data = tail[-1][0] - 1
+    blanks = [b for b in blanks if b <= last_data]
 
     view = f"{source_table}_data"
     cells = ", ".join(raw_columns) or "NULL AS _none"
@@ -119,7 +124,7 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     return Extract(
         table=view, source_table=source_table, raw_columns=raw_columns, raw_headers=raw_headers,
         fields={name: columns[pos] for name, pos in mapping.positions.items()},
-        headers=dict(mapping.headers), rows_read=rows_read, rows_blank=rows_blank,
+        headers=dict(mapping.headers), rows_read=rows_read, rows_blank=rows_blank, rows_remarks=remarks,
         header_row=header_index + 1, encoding=encoding,
         temp_tables=[view, f"{view}_t", source_table],
     )
