@@ -132,55 +132,60 @@ def _class_score(defects, seg_length):
     return mean, max(g[0] for g in groups), density, len(groups)
 
 
+def _score(pipe, rows):
+    """CJJ 181 indices and grades of one inspection (its defect rows)."""
+    structural, functional = [], []
+    for r in rows:
+        code = r["defect_code"]
+        if not code:
+            continue
+        table, target = (STRUCTURAL, structural) if code in STRUCTURAL else (FUNCTIONAL, functional)
+        end = r["defect_position_m"] + (r["defect_length_m"] or 0)
+        target.append((table[code][r["defect_grade"] - 1], r["defect_position_m"], end))
+    s, smax, _, _ = _class_score(structural, pipe["length_m"])
+    y, ymax, _, _ = _class_score(functional, pipe["length_m"])
+    f, g = round(max(s, smax), 4), round(max(y, ymax), 4)
+    size = pipe["diameter_mm"] or max(pipe["box_width_mm"], pipe["box_height_mm"])
+    k = K_VALUES.get(pipe["area_importance"], 0) if f >= 4 else 0
+    e = (10 if size > 1500 else 6 if size > 1000 else 3 if size >= 600 else 0) if f >= 4 else 0
+    t = T_VALUES.get(pipe["soil_type"], 0) if f > 0 else 0
+    ri = round(0.7 * f + 0.1 * k + 0.05 * e + 0.15 * t, 4)
+    mi = round(0.8 * g + 0.15 * k + 0.05 * e, 4)
+    return dict(structural_f=f, functional_g=g, ri=ri, mi=mi, structural_grade=condition_grade(f),
+                functional_grade=condition_grade(g), ri_grade=index_grade(ri), mi_grade=index_grade(mi))
+
+
 def expected_pipe_segments():
+    """Latest condition per segment, plus the register (reasons and their dates) from every inspection."""
     pipes = {p["segment_id"]: p for p in fx.CENSUS_PIPES}
     by_inspection = defaultdict(list)
     for row in fx.INSPECTIONS:
         by_inspection[(row["segment_id"], row["batch_id"])].append(row)
-    latest, first = {}, {}
+    history = defaultdict(list)  # segment -> [(inspected_on, batch, scores)]
     for (seg, batch), rows in by_inspection.items():
-        key = (rows[0]["inspected_on"], batch)
-        if seg not in latest or key > latest[seg][0]:
-            latest[seg] = (key, rows)
-        first[seg] = min(first.get(seg, rows[0]["inspected_on"]), rows[0]["inspected_on"])
+        if seg in pipes:
+            history[seg].append((rows[0]["inspected_on"], batch, _score(pipes[seg], rows)))
 
     out = {}
     for seg, pipe in pipes.items():
         rec = {"segment_id": seg, "structural_f": None, "functional_g": None, "ri": None, "mi": None,
                "structural_grade": None, "functional_grade": None, "ri_grade": None, "mi_grade": None,
-               "last_inspected_on": None, "first_inspected_on": first.get(seg)}
-        if seg in latest:
-            (inspected_on, _), rows = latest[seg]
-            structural, functional = [], []
-            for r in rows:
-                code = r["defect_code"]
-                if not code:
-                    continue
-                table, target = (STRUCTURAL, structural) if code in STRUCTURAL else (FUNCTIONAL, functional)
-                end = r["defect_position_m"] + (r["defect_length_m"] or 0)
-                target.append((table[code][r["defect_grade"] - 1], r["defect_position_m"], end))
-            s, smax, _, _ = _class_score(structural, pipe["length_m"])
-            y, ymax, _, _ = _class_score(functional, pipe["length_m"])
-            f, g = round(max(s, smax), 4), round(max(y, ymax), 4)
-            size = pipe["diameter_mm"] or max(pipe["box_width_mm"], pipe["box_height_mm"])
-            k = K_VALUES.get(pipe["area_importance"], 0) if f >= 4 else 0
-            e = (10 if size > 1500 else 6 if size > 1000 else 3 if size >= 600 else 0) if f >= 4 else 0
-            t = T_VALUES.get(pipe["soil_type"], 0) if f > 0 else 0
-            ri = round(0.7 * f + 0.1 * k + 0.05 * e + 0.15 * t, 4)
-            mi = round(0.8 * g + 0.15 * k + 0.05 * e, 4)
-            rec.update(structural_f=f, functional_g=g, ri=ri, mi=mi, structural_grade=condition_grade(f),
-                       functional_grade=condition_grade(g), ri_grade=index_grade(ri), mi_grade=index_grade(mi),
-                       last_inspected_on=inspected_on)
+               "last_inspected_on": None, "first_inspected_on": None}
+        if history[seg]:
+            inspected_on, _, scores = max(history[seg], key=lambda h: (h[0], h[1]))
+            rec.update(scores, last_inspected_on=inspected_on, first_inspected_on=min(h[0] for h in history[seg]))
         out[seg] = rec
 
     network = trace_network()
     for seg, rec in out.items():
         rec["downstream_plant_id"] = network["segment_plant"].get(seg)
         rec["is_reversed"] = seg in network["reversed"]
-    reasons = problem_reasons(out, network)
+    reasons, graded = problem_reasons(history, network)
+    identified, resolved = problem_dates(reasons, graded)
     for seg, rec in out.items():
-        rec["is_problem"] = seg in reasons
-    return out, reasons
+        rec["in_problem_register"] = seg in reasons
+        rec["is_problem"] = seg in reasons and not (resolved[seg] and resolved[seg] <= REPORTING_DATE)
+    return out, (reasons, identified, resolved)
 
 
 def trace_network():
@@ -212,17 +217,23 @@ def trace_network():
     return {"edges": edges, "reversed": reversed_, "segment_plant": segment_plant, "manhole_plants": manhole_plants}
 
 
-def problem_reasons(segments, network):
-    reasons = defaultdict(set)
-    for seg, rec in segments.items():
-        if rec["structural_grade"] in ("III", "IV"):
-            reasons[seg].add("structural_grade")
-        if rec["ri_grade"] in ("III", "IV"):
-            reasons[seg].add("ri_grade")
+def problem_reasons(history, network):
+    """Register reasons per segment; graded[(seg, reason)] = (first date graded III–IV, next date graded I–II)."""
+    reasons, graded = defaultdict(set), {}
+    census = {p["segment_id"] for p in fx.CENSUS_PIPES}
+    for seg, inspections in history.items():
+        for reason, column in (("structural_grade", "structural_grade"), ("ri_grade", "ri_grade")):
+            bad = [on for on, _, sc in inspections if sc[column] in ("III", "IV")]
+            if not bad:
+                continue
+            first_bad = min(bad)
+            later_good = [on for on, _, sc in inspections if on > first_bad and sc[column] in ("I", "II")]
+            reasons[seg].add(reason)
+            graded[(seg, reason)] = (first_bad, min(later_good, default=None))
     for m in fx.MISCONNECTIONS:
         if m["severity"] == "severe":
             seg = m["segment_id"] or next((s for s, (a, _) in network["edges"].items() if a == m["manhole_id"]), None)
-            if seg in segments:
+            if seg in census:
                 reasons[seg].add("severe_misconnection")
     # Capacity: Manning full-pipe flow against valid permitted discharge traced downstream.
     load = defaultdict(float)
@@ -230,7 +241,7 @@ def problem_reasons(segments, network):
     for seg, (a, b) in network["edges"].items():
         out_of[a].append((seg, b))
     for permit in fx.DRAINAGE_PERMITS:
-        if not (permit["status"] == "valid" and permit["issued_on"] <= REPORTING_DATE <= permit["valid_until"]):
+        if not ((permit["status"] or "valid") == "valid" and permit["issued_on"] <= REPORTING_DATE <= permit["valid_until"]):
             continue
         queue, seen = deque([permit["connection_manhole_id"]]), {permit["connection_manhole_id"]}
         while queue:
@@ -259,7 +270,7 @@ def problem_reasons(segments, network):
         q_m3d = area * radius ** (2 / 3) * math.sqrt(fall) / MANNING[p["material"]] * 86400
         if load[seg] / q_m3d > 0.8:
             reasons[seg].add("capacity")
-    return reasons
+    return reasons, graded
 
 
 def _month_ends(start: date, end: date) -> list[date]:
@@ -283,8 +294,8 @@ def _expected_pct(metric: str, as_of: date) -> tuple[float | None, float]:
     return (in_force[1] if in_force else None), start_pct + (nxt[1] - start_pct) * elapsed / (nxt[0] - start_date).days
 
 
-def expected_district_progress(segments, reasons):
-    """Rectification dates from projects and misconnections, then month-end lengths per district/scope."""
+def problem_dates(reasons, graded):
+    """Identification and rectification dates from inspections, projects and misconnections."""
     identified, resolved = {}, {}
     misc_by_seg = defaultdict(list)
     for m in fx.MISCONNECTIONS:
@@ -295,9 +306,7 @@ def expected_district_progress(segments, reasons):
         for seg in pr["segment_ids"]:
             projects_by_seg[seg].append(pr)
     for seg, why in reasons.items():
-        dates = []
-        if why & {"structural_grade", "ri_grade"}:
-            dates.append(segments[seg]["last_inspected_on"])
+        dates = [graded[(seg, r)][0] for r in why if (seg, r) in graded]
         if "severe_misconnection" in why:
             dates.append(min(m["found_on"] for m in misc_by_seg[seg]))
         identified[seg] = min(dates) if dates else PLAN_START
@@ -313,9 +322,16 @@ def expected_district_progress(segments, reasons):
                              default=None)
                 per_reason.append(min([d for d in (by_misc, by_sep) if d], default=None))
             else:
-                per_reason.append(min((pr["actual_completion_on"] for pr in done), default=None))
+                by_project = min((pr["actual_completion_on"] for pr in done), default=None)
+                by_inspection = graded[(seg, reason)][1] if (seg, reason) in graded else None
+                per_reason.append(min([d for d in (by_project, by_inspection) if d], default=None))
         resolved[seg] = max(per_reason) if all(per_reason) else None
+    return identified, resolved
 
+
+def expected_district_progress(segments, register):
+    """Month-end lengths per district/scope from the register's identification and rectification dates."""
+    reasons, identified, resolved = register
     units = defaultdict(list)
     for p in fx.CENSUS_PIPES:
         if p["pipe_category"] in ("sewage", "combined"):
@@ -411,6 +427,25 @@ def test_district_progress_agrees_with_python(built):
                 assert got == pytest.approx(value, abs=1e-4), (key, column)
             else:
                 assert got == value, (key, column, got, value)
+
+
+def test_repaired_and_reinspected_pipe_stays_a_rectified_problem(built):
+    """YH-Y2: grade IV on 2024-05-10, clean on 2025-04-20, PJ-004 completed 2025-05-20 (hand-worked values)."""
+    path, _ = built
+    seg = _rows(path, "SELECT * FROM marts.pipe_segments WHERE segment_id = 'YH-Y2'")[0]
+    assert (seg["structural_grade"], seg["in_problem_register"], seg["is_problem"]) == ("I", True, False)
+    reg = _rows(path, "SELECT * FROM marts.problem_pipes WHERE segment_id = 'YH-Y2'")[0]
+    assert reg["identified_on"] == date(2024, 5, 10)
+    assert (reg["status"], reg["rectified_on"]) == ("rectified", date(2025, 4, 20))
+    assert reg["reason_structural_grade"] and reg["reason_ri_grade"]
+    progress = {r["as_of"]: r for r in _rows(
+        path, "SELECT * FROM marts.district_progress WHERE district_code = '331083' AND scope = 'built_up'")}
+    # YH-Y1 (70 m, misconnection found 2024-06-01, rectified 2025-02-01) and YH-Y2 (35 m)
+    assert (progress[date(2024, 5, 31)]["problem_length_m"], progress[date(2024, 5, 31)]["rectified_length_m"]) == (35, 0)
+    assert (progress[date(2025, 3, 31)]["problem_length_m"], progress[date(2025, 3, 31)]["rectified_length_m"]) == (105, 70)
+    assert progress[date(2025, 4, 30)]["rectified_pct"] == 100.0
+    portfolio = _rows(path, "SELECT * FROM marts.project_portfolio WHERE project_id = 'PJ-004'")[0]
+    assert (portfolio["problem_segments_covered"], portfolio["problem_length_covered_m"]) == (1, 35)
 
 
 def test_city_bod5_kpi_agrees_with_python(built):

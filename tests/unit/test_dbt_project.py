@@ -95,3 +95,17 @@ def test_dbt_resource_uses_this_environments_dbt():
     resource = dbt_resource()
     assert resource.dbt_executable.endswith("dbt")
     assert resource.project_dir == str(DBT_PROJECT_DIR)
+
+
+def test_every_plant_standard_in_the_contract_has_effluent_limits():
+    """sources/plants.yml maps bureau wording (e.g. 准地表水IV类) onto standard codes; a code without rows in the
+    water_quality_limits seed would leave that plant's effluent compliance silently empty."""
+    standard = load_contracts()["plants"].column("standard")
+    codes = set(standard.values.values())
+    assert codes, "plants contract lists no standard codes"
+    with open(DBT_PROJECT_DIR / "seeds" / "water_quality_limits.csv", encoding="utf-8") as f:
+        limits = {}
+        for row in csv.DictReader(f):
+            limits.setdefault(row["standard"], set()).add(row["factor"])
+    missing = {code: {"cod", "nh3n", "tn", "tp"} - limits.get(code, set()) for code in codes}
+    assert not {code: gap for code, gap in missing.items() if gap}, missing

@@ -1,15 +1,43 @@
 {#-
   问题管段及原因（每个管段每个原因一行），原因：
-  structural_grade  结构性缺陷等级 III–IV（最近一次检测）
-  ri_grade          修复指数等级 III–IV（最近一次检测）
+  structural_grade  结构性缺陷等级 III–IV（任一次检测；以首次评为 III–IV 的检测日期为发现日期）
+  ri_grade          修复指数等级 III–IV（同上）
   severe_misconnection 重度雨污混接（混接点记在管段上；只记检查井的混接点归到从该井流出的管段）
   capacity          能力不足候选（int_segment_capacity）
-  每个原因的 resolved_on：结构/修复指数/能力由覆盖该管段、在问题发现之后完工（已完工/已验收）的改造项目解决；
-  重度混接在其全部重度混接点已整改时解决，或由覆盖该管段的已完工雨污分流项目（separation）解决。
-  Problem segments with one row per reason, and when each reason was resolved (see docs/marts.md).
+  管段一经列入即留在问题管网数据库中（不因之后的检测而移出）。每个原因的 resolved_on：
+  结构/修复指数由覆盖该管段、在问题发现之后完工（已完工/已验收）的改造项目解决，或由之后一次评为 I–II 级的检测解决，
+  取两者较早者；能力由改造项目解决；重度混接在其全部重度混接点已整改时解决，或由覆盖该管段的已完工雨污分流项目解决。
+  Problem segments with one row per reason, and when each was resolved. A segment enters the register at its
+  first inspection graded III–IV and stays there; a later inspection graded I–II resolves that reason
+  (see docs/marts.md).
 -#}
-with condition as (
-    select * from {{ ref('int_segment_condition') }}
+with graded as (
+    -- every inspection, once per graded reason: history matters, not only the latest inspection
+    select segment_id, 'structural_grade' as reason, inspected_on, structural_grade as grade
+    from {{ ref('int_segment_inspections_scored') }}
+    union all
+    select segment_id, 'ri_grade', inspected_on, ri_grade
+    from {{ ref('int_segment_inspections_scored') }}
+),
+
+graded_identified as (
+    select segment_id, reason, min(inspected_on) as identified_on
+    from graded
+    where grade in ('III', 'IV')
+    group by segment_id, reason
+),
+
+graded_reasons as (
+    -- cleared_on: the first later inspection graded I–II (a repair that held, or a re-assessment)
+    select
+        gi.segment_id,
+        gi.reason,
+        gi.identified_on,
+        min(case when g.inspected_on > gi.identified_on and g.grade in ('I', 'II') then g.inspected_on end)
+            as cleared_on
+    from graded_identified as gi
+    inner join graded as g on g.segment_id = gi.segment_id and g.reason = gi.reason
+    group by gi.segment_id, gi.reason, gi.identified_on
 ),
 
 pipes as (
@@ -30,24 +58,22 @@ severe_points as (
 ),
 
 reasons as (
-    select segment_id, 'structural_grade' as reason, last_inspected_on as identified_on,
-           null as misconnection_resolved_on
-    from condition where structural_grade in ('III', 'IV')
-    union all
-    select segment_id, 'ri_grade', last_inspected_on, null
-    from condition where ri_grade in ('III', 'IV')
+    select segment_id, reason, identified_on, cast(null as date) as misconnection_resolved_on,
+           cleared_on as inspection_cleared_on
+    from graded_reasons
     union all
     select
         segment_id,
         'severe_misconnection',
         min(found_on),
         case when count(*) = count(case when rectification_status = 'rectified' then 1 end)
-             then max(coalesce(rectified_on, found_on)) end
+             then max(coalesce(rectified_on, found_on)) end,
+        null
     from severe_points
     where segment_id is not null
     group by segment_id
     union all
-    select segment_id, 'capacity', null, null
+    select segment_id, 'capacity', null, null, null
     from {{ ref('int_segment_capacity') }}
     where is_capacity_candidate
 ),
@@ -79,7 +105,8 @@ select
     case
         when r.reason = 'severe_misconnection'
             then least(coalesce(r.misconnection_resolved_on, pc.separated_on), coalesce(pc.separated_on, r.misconnection_resolved_on))
-        else pc.completed_on
+        -- the earlier of the repair project and a later inspection graded I–II
+        else least(coalesce(r.inspection_cleared_on, pc.completed_on), coalesce(pc.completed_on, r.inspection_cleared_on))
     end as resolved_on
 from reasons as r
 inner join pipes as p on p.segment_id = r.segment_id

@@ -11,10 +11,9 @@
 with drainage as (
     select
         d.*,
-        d.status = 'valid' and d.issued_on <= {{ reporting_date() }} and d.valid_until >= {{ reporting_date() }} as is_valid,
+        {{ drainage_permit_is_valid('d.status', 'd.issued_on', 'd.valid_until', reporting_date()) }} as is_valid,
         row_number() over (partition by d.credit_code
-                           order by (d.status = 'valid' and d.issued_on <= {{ reporting_date() }}
-                                     and d.valid_until >= {{ reporting_date() }}) desc,
+                           order by {{ drainage_permit_is_valid('d.status', 'd.issued_on', 'd.valid_until', reporting_date()) }} desc,
                                     d.valid_until desc, d.permit_no) as preference
     from {{ ref('stg_permits__drainage') }} as d
     where d.credit_code is not null

@@ -1,9 +1,12 @@
 -- 管段状况（CJJ 181-2012）：每个普查管段一行，未检测的管段评估列为空。
 -- Pipe condition per census segment (CJJ 181-2012); assessment columns are NULL until inspected.
+-- is_problem = 现为问题管段（在问题管网数据库中且尚未整改）；in_problem_register = 曾列入（含已整改）。
 with problems as (
     select
         segment_id,
-        {{ joined_distinct('reason') }} as problem_reasons
+        {{ joined_distinct('reason') }} as problem_reasons,
+        -- rectified when every reason is resolved (same rule as problem_pipes)
+        case when count(resolved_on) = count(*) then max(resolved_on) end as rectified_on
     from {{ ref('int_segment_problems') }}
     group by segment_id
 )
@@ -51,7 +54,9 @@ select
     c.ri_grade,
     c.mi,
     c.mi_grade,
-    pr.segment_id is not null                    as is_problem,
+    pr.segment_id is not null                    as in_problem_register,
+    pr.segment_id is not null
+        and not coalesce(pr.rectified_on <= {{ reporting_date() }}, false) as is_problem,
     pr.problem_reasons,
     p.geometry
 from {{ ref('stg_census__pipes') }} as p

@@ -10,8 +10,8 @@ with covered as (
         count(*)                                                   as segments_listed,
         count(case when ps.in_census then 1 end)                   as segments_in_census,
         coalesce(sum(p.length_m), 0)                               as length_covered_m,
-        count(case when s.is_problem then 1 end)                   as problem_segments_covered,
-        coalesce(sum(case when s.is_problem then p.length_m end), 0) as problem_length_covered_m
+        count(case when s.in_problem_register then 1 end)                   as problem_segments_covered,
+        coalesce(sum(case when s.in_problem_register then p.length_m end), 0) as problem_length_covered_m
     from {{ ref('int_project_segments') }} as ps
     left join {{ ref('stg_census__pipes') }} as p on p.segment_id = ps.segment_id
     left join {{ ref('pipe_segments') }} as s on s.segment_id = ps.segment_id
