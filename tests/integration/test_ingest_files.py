@@ -8,7 +8,7 @@ import pytest
 from pipelines.home import DataHome
 from pipelines.hj212 import crc_hj212
 from tests.fixtures.ingest_files import (
-    CREDIT_A, CREDIT_B, DRAINAGE_HEADER, drainage_row, gauss_kruger_4549, ingest, packet, polyline_length, query,
+    CREDIT_A, CREDIT_B, DRAINAGE_HEADER, drainage_row, gauss_kruger_4549, gauss_kruger_4550, ingest, packet, polyline_length, query,
     write_csv, write_geojson, write_lines, write_shapefile_zip, write_xlsx,
 )
 
@@ -185,6 +185,24 @@ def test_geojson_in_4549_and_4490_load_with_lengths_in_metres(home):
         assert diameter == 300
     # 0.001° of longitude at 28.6°N is about 98 m: the projection is not a plain degrees-to-metres factor
     assert 90 < polyline_length([gauss_kruger_4549(*p) for p in lonlat[0][:2]]) < 160
+
+
+def test_geojson_in_4550_is_transformed_to_4549(home):
+    """Islands east of 121.5°E (大陈岛) are surveyed in EPSG:4550 (CM 123°E); stored in EPSG:4549 (CM 120°E)."""
+    lonlat = [(121.90, 28.45), (121.903, 28.452), (121.9061, 28.4518)]
+    in_4550 = [gauss_kruger_4550(lon, lat) for lon, lat in lonlat]
+    write_geojson(home.landing_for("census_pipes") / "dachen.geojson",
+                  [({**PIPE_PROPS, "管段编号": "DC-1", "管径": "DN300"}, [list(p) for p in in_4550])],
+                  crs="EPSG:4550")
+    [file] = ingest(home, "census_pipes").files
+    assert (file.status, file.crs, file.rows_loaded) == ("loaded", "EPSG:4550", 1)
+    [(length, x0, y0)] = query(home, "SELECT length_m, ST_X(ST_StartPoint(geometry)), ST_Y(ST_StartPoint(geometry)) "
+                                     "FROM raw.census_pipes_current")
+    in_4549 = [gauss_kruger_4549(lon, lat) for lon, lat in lonlat]
+    assert (x0, y0) == pytest.approx(in_4549[0], abs=2e-3)
+    assert length == pytest.approx(polyline_length(in_4549), abs=2e-3)
+    # the two projections' scale differs by ~3e-4 here: a length left in 4550 metres would fail above
+    assert abs(polyline_length(in_4549) - polyline_length(in_4550)) > 0.1
 
 
 def test_geojson_without_crs_member_is_placed_by_its_coordinates(home):

@@ -3,8 +3,8 @@
 The coordinate system comes from the file (GeoJSON ``crs`` member, Shapefile ``.prj``) and is checked
 against the coordinates: a file without a CRS, or declaring WGS 84 / a geographic CRS while carrying
 Gauss-Krüger metres (or the reverse), is decided by its coordinates (lon/lat within ±180/±90 → EPSG:4490;
-eastings of 100 km+ and northings of 1000 km+ → EPSG:4549). Geometry is stored in the contract's
-``store_crs`` (EPSG:4549, easting/northing, metres).
+eastings of 100 km+ and northings of 1000 km+ → EPSG:4549). A declared EPSG:4550 (CM 123°E) is taken
+as declared. Geometry is stored in the contract's ``store_crs`` (EPSG:4549, easting/northing, metres).
 """
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
 GEOGRAPHIC = {"4490", "4326", "4610", "4214"}   # lon/lat systems; CGCS2000 ≈ WGS 84 at the cm level
+# Gauss-Krüger metres: 4549 (CM 120°E, the mainland) and 4550 (CM 123°E, islands east of 121.5°E). Their
+# extents overlap, so a file without a CRS in metres is taken as 4549; a 4550 file must declare itself.
+PROJECTED = {"4549", "4550"}
 SKIP_COLUMNS = {"ogc_fid", "geom", "fid"}
 
 
@@ -96,7 +99,7 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     if declared is None or declared.startswith("unknown") or declared == "4326":
         # No CRS, a .prj without an EPSG code, or the GeoJSON default (WGS 84): the coordinates decide.
         source_crs = inferred
-    elif (declared in GEOGRAPHIC and inferred == "4549") or (declared == "4549" and inferred == "4490"):
+    elif (declared in GEOGRAPHIC and inferred == "4549") or (declared in PROJECTED and inferred == "4490"):
         source_crs = inferred
     else:
         source_crs = declared
