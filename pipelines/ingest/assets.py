@@ -22,6 +22,7 @@ from dagster import (
 from pipelines.contracts import Contract
 from pipelines.ingest import checks
 from pipelines.ingest.loader import FeedResult, IngestError, ingest_feed
+from pipelines.ingest.normalise import sql_ident
 
 GROUP = "ingest"
 # Dagster owner/tag values must be ASCII; the Chinese bureau names stay in the metadata.
@@ -87,7 +88,7 @@ def build_ingest_asset(contract: Contract) -> AssetsDefinition:
                 raise Failure(description=str(exc), metadata=result_metadata(exc.result)) from exc
             loaded_ids = [f.file_id for f in result.files if f.status == "loaded" and f.file_id is not None]
             check_results = checks.evaluate(con, contract, loaded_ids)
-            current = con.execute(f'SELECT count(*) FROM raw."{feed}_current"').fetchone()[0]
+            current = con.execute(f"SELECT count(*) FROM raw.{sql_ident(feed + '_current')}").fetchone()[0]
         for f in result.files:
             if f.status == "rejected":
                 context.log.warning(f"{feed}: {f.file_name} 已拒收 rejected: {f.error}")

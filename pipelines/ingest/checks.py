@@ -16,6 +16,7 @@ import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
 from pipelines.contracts import Contract
+from pipelines.ingest.normalise import sql_ident
 
 ACCOUNTING = "ingest_accounting"
 ONE_CURRENT = "ingest_one_current_version"
@@ -33,10 +34,6 @@ def check_specs(contract: Contract) -> list[AssetCheckSpec]:
     ]
 
 
-def _q(name: str) -> str:
-    return '"' + name + '"'
-
-
 def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, file_ids: list[int]) -> list[AssetCheckResult]:
     key = AssetKey(["raw", contract.feed])
     feed = contract.feed
@@ -47,9 +44,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, file_ids: list[
     if file_ids:
         ids = ", ".join(str(int(i)) for i in file_ids)
         mismatched = con.execute(f"""
-            WITH q AS (SELECT _file_id, count(*) AS n FROM quarantine.{_q(feed)}
+            WITH q AS (SELECT _file_id, count(*) AS n FROM quarantine.{sql_ident(feed)}
                        WHERE _file_id IN ({ids}) GROUP BY ALL),
-                 r AS (SELECT _file_id, count(*) AS n FROM raw.{_q(feed)}
+                 r AS (SELECT _file_id, count(*) AS n FROM raw.{sql_ident(feed)}
                        WHERE _file_id IN ({ids}) GROUP BY ALL)
             SELECT f.file_name, f.rows_quarantined, coalesce(q.n, 0), f.rows_new + f.rows_changed, coalesce(r.n, 0)
             FROM audit.file_registry f LEFT JOIN q ON q._file_id = f.file_id LEFT JOIN r ON r._file_id = f.file_id
@@ -66,21 +63,21 @@ def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, file_ids: list[
     duplicates = 0
     if file_ids and contract.primary_key:
         ids = ", ".join(str(int(i)) for i in file_ids)
-        keys = ", ".join(_q(k) for k in contract.primary_key)
-        on = " AND ".join(f"c.{_q(k)} IS NOT DISTINCT FROM t.{_q(k)}" for k in contract.primary_key)
+        keys = ", ".join(sql_ident(k) for k in contract.primary_key)
+        on = " AND ".join(f"c.{sql_ident(k)} IS NOT DISTINCT FROM t.{sql_ident(k)}" for k in contract.primary_key)
         window = ""
         if contract.partition_by:
-            part = _q(contract.partition_by)
+            part = sql_ident(contract.partition_by)
             window = (f"AND c.{part} BETWEEN (SELECT min({part}) FROM touched) "
                       f"AND (SELECT max({part}) FROM touched)")
             keys_sel = f"{keys}, {part}"
         else:
             keys_sel = keys
         duplicates = con.execute(f"""
-            WITH touched AS (SELECT DISTINCT {keys_sel} FROM raw.{_q(feed)} WHERE _file_id IN ({ids}))
+            WITH touched AS (SELECT DISTINCT {keys_sel} FROM raw.{sql_ident(feed)} WHERE _file_id IN ({ids}))
             SELECT count(*) FROM (
-                SELECT {', '.join('t.' + _q(k) for k in contract.primary_key)}
-                FROM raw.{_q(feed)} c JOIN touched t ON {on}
+                SELECT {', '.join('t.' + sql_ident(k) for k in contract.primary_key)}
+                FROM raw.{sql_ident(feed)} c JOIN touched t ON {on}
                 WHERE c._is_current {window}
                 GROUP BY ALL HAVING count(*) > 1)
         """).fetchone()[0]

@@ -16,17 +16,14 @@ from dataclasses import dataclass
 import duckdb
 
 from pipelines.contracts import Contract
+from pipelines.ingest.normalise import sql_ident
 from pipelines.ingest.schema import data_columns, raw_columns
 
 CMP_TABLE = "_ingest_cmp"
 
 
 def table_name(contract: Contract) -> str:
-    return f'raw."{contract.feed}"'
-
-
-def _q(name: str) -> str:
-    return '"' + name + '"'
+    return f"raw.{sql_ident(contract.feed)}"
 
 
 def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
@@ -34,15 +31,15 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     columns = raw_columns(contract)
     con.execute(f"CREATE TABLE IF NOT EXISTS {table_name(contract)} "
-                f"({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
+                f"({', '.join(f'{sql_ident(n)} {t}' for n, t in columns)})")
     have = {r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = ? "
         "AND database_name = current_database()",
         [contract.feed]).fetchall()}
     for name, sqltype in columns:
         if name not in have:
-            con.execute(f"ALTER TABLE {table_name(contract)} ADD COLUMN {_q(name)} {sqltype}")
-    con.execute(f'CREATE OR REPLACE VIEW raw."{contract.feed}_current" AS '
+            con.execute(f"ALTER TABLE {table_name(contract)} ADD COLUMN {sql_ident(name)} {sqltype}")
+    con.execute(f"CREATE OR REPLACE VIEW raw.{sql_ident(contract.feed + '_current')} AS "
                 f"SELECT * FROM {table_name(contract)} WHERE _is_current")
 
 
@@ -67,11 +64,11 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
     table = table_name(contract)
     keys = list(contract.primary_key)
     ks = ", ".join(str(int(k)) for k in batch_files)
-    on = " AND ".join(f"cur.{_q(k)} IS NOT DISTINCT FROM c.{_q(k)}" for k in keys)
-    by_key = ", ".join(_q(k) for k in keys)
+    on = " AND ".join(f"cur.{sql_ident(k)} IS NOT DISTINCT FROM c.{sql_ident(k)}" for k in keys)
+    by_key = ", ".join(sql_ident(k) for k in keys)
     window = ""
     if contract.partition_by:
-        part = _q(contract.partition_by)
+        part = sql_ident(contract.partition_by)
         lo, hi = con.execute(f"SELECT min({part}), max({part}) FROM {checked} "
                              f"WHERE _reasons IS NULL AND _batch_file IN ({ks})").fetchone()
         window = "AND false" if lo is None else f"AND {part} BETWEEN DATE '{lo}' AND DATE '{hi}'"
@@ -81,7 +78,7 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CMP_TABLE} AS
         WITH joined AS (
-            SELECT c._batch_file AS _k, c._source_row, c._row_hash, {', '.join('c.' + _q(k) for k in keys)},
+            SELECT c._batch_file AS _k, c._source_row, c._row_hash, {', '.join('c.' + sql_ident(k) for k in keys)},
                    cur._rid AS _cur_rid, cur._row_hash AS _cur_hash
             FROM {checked} c LEFT JOIN ({current}) cur ON {on}
             WHERE c._reasons IS NULL AND c._batch_file IN ({ks})
@@ -106,7 +103,7 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {CMP_TABLE}_v AS
             SELECT m._k, m._source_row, m._cur_rid, f.loaded_at AS _from,
-                   lead(f.loaded_at) OVER (PARTITION BY {', '.join('m.' + _q(k) for k in keys)} ORDER BY m._k) AS _to
+                   lead(f.loaded_at) OVER (PARTITION BY {', '.join('m.' + sql_ident(k) for k in keys)} ORDER BY m._k) AS _to
             FROM {CMP_TABLE} m JOIN {files_table} f ON f.k = m._k
             WHERE m._status <> 'unchanged'
         """)
@@ -118,10 +115,10 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
         """)
         cols = [n for n, _ in data_columns(contract)]
         # Time series land clustered by day, so the zone maps of later appends stay narrow.
-        order = f"ORDER BY c.{_q(contract.partition_by)}" if contract.partition_by else ""
+        order = f"ORDER BY c.{sql_ident(contract.partition_by)}" if contract.partition_by else ""
         con.execute(f"""
             INSERT INTO {table}
-            SELECT {', '.join('c.' + _q(n) for n in cols)}, f.file_id, f.file_name, c._source_row, c._row_hash,
+            SELECT {', '.join('c.' + sql_ident(n) for n in cols)}, f.file_id, f.file_name, c._source_row, c._row_hash,
                    v._from, v._to, v._to IS NULL
             FROM {checked} c
             JOIN {CMP_TABLE}_v v ON v._k = c._batch_file AND v._source_row = c._source_row

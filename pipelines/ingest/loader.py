@@ -26,6 +26,7 @@ from pipelines.contracts import Contract
 from pipelines.home import DataHome
 from pipelines.ingest import history, normalise, quarantine, registry, validate
 from pipelines.ingest.readers import GROUP_FORMATS, Extract, UnreadableFile, read, read_many
+from pipelines.ingest.normalise import sql_ident
 from pipelines.ingest.readers.errors import first_line
 
 log = logging.getLogger(__name__)
@@ -159,8 +160,8 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     objects = con.execute(
         "SELECT table_name, table_type FROM information_schema.tables "
         "WHERE table_catalog = 'temp' AND starts_with(table_name, '_ingest')").fetchall()
-    views = [f'DROP VIEW IF EXISTS temp.main."{n}";' for n, kind in objects if kind == "VIEW"]
-    tables = [f'DROP TABLE IF EXISTS temp.main."{n}";' for n, kind in objects if kind != "VIEW"]
+    views = [f"DROP VIEW IF EXISTS temp.main.{sql_ident(n)};" for n, kind in objects if kind == "VIEW"]
+    tables = [f"DROP TABLE IF EXISTS temp.main.{sql_ident(n)};" for n, kind in objects if kind != "VIEW"]
     if views or tables:
         con.execute("\n".join(views + tables))
 
@@ -352,9 +353,9 @@ class _FeedRun:
 
     def drop_reader_tables(self, name: str) -> None:
         for view in (f"{name}_data",):
-            self.con.execute(f'DROP VIEW IF EXISTS temp.main."{view}"')
+            self.con.execute(f"DROP VIEW IF EXISTS temp.main.{sql_ident(view)}")
         for suffix in ("", "_read", "_lines", "_crc", "_data_t"):
-            self.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}{suffix}"')
+            self.con.execute(f"DROP TABLE IF EXISTS temp.main.{sql_ident(name + suffix)}")
 
     def load(self, batch: list[_Pending]) -> None:
         con, feed = self.con, self.contract.feed
@@ -371,9 +372,9 @@ class _FeedRun:
             applied = history.apply(con, self.contract, validate.CHECKED_TABLE, FILES_TABLE, list(extracts))
             ids = ", ".join(str(p.result.file_id) for p in batch)
             # Re-count from the tables themselves: what the warehouse now holds for each file.
-            in_raw = dict(con.execute(f'SELECT _file_id, count(*) FROM raw."{feed}" WHERE _file_id IN ({ids}) '
+            in_raw = dict(con.execute(f"SELECT _file_id, count(*) FROM {history.table_name(self.contract)} WHERE _file_id IN ({ids}) "
                                       "GROUP BY 1").fetchall())
-            in_quarantine = dict(con.execute(f'SELECT _file_id, count(*) FROM quarantine."{feed}" '
+            in_quarantine = dict(con.execute(f"SELECT _file_id, count(*) FROM {quarantine.table_name(self.contract)} "
                                              f"WHERE _file_id IN ({ids}) GROUP BY 1").fetchall())
             share = (time.perf_counter() - started) / len(batch)
             rows = []

@@ -73,6 +73,11 @@ def sql_str(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def sql_ident(name: str) -> str:
+    """A quoted SQL identifier (column or table names may come from a file's headers)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def fold_unit(text: str) -> str:
     """The folded spelling of a unit, as the `_u` part of a value is folded in SQL."""
     return text.translate(str.maketrans(FULLWIDTH, HALFWIDTH)).replace("³", "3").replace(" ", "").lower()

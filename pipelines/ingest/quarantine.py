@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.contracts import Contract
-from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import GROUP_FILE_COLUMN, Extract
 
 RAW_TABLE = "_ingest_raw_values"
@@ -17,7 +17,7 @@ REASON_TYPE = "STRUCT(field VARCHAR, rule VARCHAR, message_zh VARCHAR, message_e
 
 
 def table_name(contract: Contract) -> str:
-    return f'quarantine."{contract.feed}"'
+    return f"quarantine.{sql_ident(contract.feed)}"
 
 
 def ensure(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
@@ -44,9 +44,9 @@ def insert(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: dict[in
     singles = [k for k in bad_rows if extracts[k].file_index is None]
     for k in singles:
         extract, rows = extracts[k], bad_rows[k]
-        pairs = ", ".join(f"{sql_str(h)}, \"{c}\"" for h, c in zip(extract.raw_headers, extract.raw_columns))
+        pairs = ", ".join(f"{sql_str(h)}, {sql_ident(c)}" for h, c in zip(extract.raw_headers, extract.raw_columns))
         con.execute(f"INSERT INTO {RAW_TABLE} SELECT {int(k)}, _source_row, json_object({pairs}) "
-                    f"FROM \"{extract.table}\" WHERE _source_row IN ({', '.join(str(int(r)) for r in rows)})")
+                    f"FROM {sql_ident(extract.table)} WHERE _source_row IN ({', '.join(str(int(r)) for r in rows)})")
     # Files read as a group share one table: one statement for all of them.
     groups: dict[str, list[int]] = {}
     for k in bad_rows:
@@ -54,7 +54,7 @@ def insert(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: dict[in
             groups.setdefault(extracts[k].table, []).append(k)
     for table, ks in groups.items():
         extract = extracts[ks[0]]
-        pairs = ", ".join(f"{sql_str(h)}, d.\"{c}\"" for h, c in zip(extract.raw_headers, extract.raw_columns))
+        pairs = ", ".join(f"{sql_str(h)}, d.{sql_ident(c)}" for h, c in zip(extract.raw_headers, extract.raw_columns))
         index = ", ".join(f"({int(k)}, {int(extracts[k].file_index)})" for k in ks)
         con.execute(f"""
             INSERT INTO {RAW_TABLE}
@@ -62,7 +62,7 @@ def insert(con: duckdb.DuckDBPyConnection, contract: Contract, extracts: dict[in
             FROM (SELECT _batch_file, unnest(list(_source_row)) AS _source_row FROM {checked}
                   WHERE _reasons IS NOT NULL AND _batch_file IN ({', '.join(str(int(k)) for k in ks)}) GROUP BY 1) b
             JOIN (VALUES {index}) m(k, i) ON m.k = b._batch_file
-            JOIN "{table}" d ON d.{GROUP_FILE_COLUMN} = m.i AND d._source_row = b._source_row
+            JOIN {sql_ident(table)} d ON d.{GROUP_FILE_COLUMN} = m.i AND d._source_row = b._source_row
         """)
     message_zh = ("'文件「' || f.file_name || '」第' || c._source_row || '行，' || r.zh "
                   "|| CASE WHEN r.value IS NOT NULL THEN '（原值：' || r.value || '）' ELSE '' END")

@@ -69,13 +69,6 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def loaded_before(con: duckdb.DuckDBPyConnection, feed: str, sha256: str) -> tuple[int, str] | None:
-    """(file_id, file_name) of the earlier load of the same bytes in this feed, if any."""
-    return con.execute(
-        f"SELECT file_id, file_name FROM {TABLE} WHERE feed = ? AND sha256 = ? AND status = 'loaded' "
-        "ORDER BY file_id LIMIT 1", [feed, sha256]).fetchone()
-
-
 def record(con: duckdb.DuckDBPyConnection, **values) -> None:
     names = [n for n, _ in COLUMNS]
     unknown = set(values) - set(names)

@@ -18,7 +18,7 @@ import duckdb
 
 from pipelines.contracts import Column, Contract
 from pipelines.ingest import normalise
-from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.rules import RULES, TYPE_WORDS
 from pipelines.ingest.schema import PIPE_SIZE_COLUMNS, data_columns, enum_is_integer, fields
@@ -40,18 +40,14 @@ class Check:
     en: str
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def v(name: str) -> str:
     """Cleaned text of a column."""
-    return _q(f"v__{name}")
+    return sql_ident(f"v__{name}")
 
 
 def t(name: str) -> str:
     """Typed value of a column (pipe sizes: diameter_mm etc. directly)."""
-    return _q(f"t__{name}")
+    return sql_ident(f"t__{name}")
 
 
 def _field_words(column: Column) -> tuple[str, str]:
@@ -84,7 +80,7 @@ class Plan:
     # ---- per column -------------------------------------------------------------------------------
     def raw_sql(self, column: Column) -> str:
         """The value as sent (projected as r__<name> by each file's projection)."""
-        return _q(f"r__{column.name}")
+        return sql_ident(f"r__{column.name}")
 
     def numeric(self, column: Column) -> bool:
         return column.type in ("decimal", "integer") and not column.derived
@@ -95,29 +91,29 @@ class Plan:
         integrity rules, and a hash of every cell as sent (exact duplicates)."""
         batch_file = f"{extract.file_column} + {k}" if extract.file_column else str(k)
         cols = [f"({batch_file})::INTEGER AS _batch_file", "_source_row", "_phys"]
-        hash_parts = [_q(c) for c in extract.raw_columns] + (["ST_AsWKB(_geom)"] if extract.geometry else [])
+        hash_parts = [sql_ident(c) for c in extract.raw_columns] + (["ST_AsWKB(_geom)"] if extract.geometry else [])
         cols.append(f"hash({', '.join(hash_parts) or '_source_row'}) AS _raw_hash")
         for column in self.columns:
             if column.type == "geometry" or column.derived:
                 continue
             expr = extract.fields.get(column.name)
-            cols.append(f"{'CAST(' + _q(expr) + ' AS VARCHAR)' if expr else 'NULL::VARCHAR'} AS {self.raw_sql(column)}")
+            cols.append(f"{'CAST(' + sql_ident(expr) + ' AS VARCHAR)' if expr else 'NULL::VARCHAR'} AS {self.raw_sql(column)}")
             if self.numeric(column):
                 bare = normalise.bare_factor(column.unit, column.source_unit, extract.headers.get(column.name))
-                cols.append(f"{bare!r}::DOUBLE AS {_q('_bare__' + column.name)}")
+                cols.append(f"{bare!r}::DOUBLE AS {sql_ident('_bare__' + column.name)}")
         if self.geo:
             cols.append(f"CAST({extract.geometry or 'NULL'} AS GEOMETRY) AS _g")
         cols.append(f"{extract.integrity} AS _integrity" if extract.integrity else "[]::VARCHAR[] AS _integrity")
         where = f" WHERE {extract.where}" if extract.where else ""
-        return f"SELECT {', '.join(cols)} FROM {_q(extract.table)}{where}"
+        return f"SELECT {', '.join(cols)} FROM {sql_ident(extract.table)}{where}"
 
     def folded(self, column: Column) -> str:
         if column.type == "geometry" or column.derived:
-            return f"NULL::VARCHAR AS {_q('f__' + column.name)}"
-        return f"ss_fold({self.raw_sql(column)}) AS {_q('f__' + column.name)}"
+            return f"NULL::VARCHAR AS {sql_ident('f__' + column.name)}"
+        return f"ss_fold({self.raw_sql(column)}) AS {sql_ident('f__' + column.name)}"
 
     def cleaned(self, column: Column) -> str:
-        return f"ss_empty_null({_q('f__' + column.name)}) AS {v(column.name)}"
+        return f"ss_empty_null({sql_ident('f__' + column.name)}) AS {v(column.name)}"
 
     def typed(self, column: Column) -> list[str]:
         x = v(column.name)
@@ -132,8 +128,8 @@ class Plan:
             expr = f"upper(replace({x}, ' ', ''))" if column.credit_code else x
             return [f"{expr} AS {t(column.name)}"]
         if kind in ("decimal", "integer"):
-            nu = _q("nu__" + column.name)
-            bare = _q("_bare__" + column.name)
+            nu = sql_ident("nu__" + column.name)
+            bare = sql_ident("_bare__" + column.name)
             number = f"({nu}.n * {normalise.unit_factor_sql(f'{nu}.u', column.unit, bare)})"
             expr = f"CASE WHEN {number} = round({number}) THEN {number}::BIGINT END" if kind == "integer" else number
             if column.name == "length_m" and self.geo:
@@ -161,13 +157,13 @@ class Plan:
         if column.derived:
             return []
         if column.type in ("decimal", "integer"):
-            return [f"ss_number_unit({v(column.name)}) AS {_q('nu__' + column.name)}"]
+            return [f"ss_number_unit({v(column.name)}) AS {sql_ident('nu__' + column.name)}"]
         if column.type == "pipe_size":
-            return [f"ss_pipe_size({v(column.name)}) AS {_q('ps__' + column.name)}"]
+            return [f"ss_pipe_size({v(column.name)}) AS {sql_ident('ps__' + column.name)}"]
         return []
 
     def pipe_outputs(self, column: Column) -> list[str]:
-        ps = _q("ps__" + column.name)
+        ps = sql_ident("ps__" + column.name)
         return [f"round({ps}.d)::INTEGER AS {t('diameter_mm')}", f"round({ps}.w)::INTEGER AS {t('box_width_mm')}",
                 f"round({ps}.h)::INTEGER AS {t('box_height_mm')}"]
 
@@ -193,7 +189,7 @@ class Plan:
             out.append(Check(column.name, "required", f"{x} IS NULL", raw,
                              f"{fz}：{RULES['required'][0]}", f"{fe}: {RULES['required'][1]}"))
         if kind in TYPE_WORDS and kind != "list":
-            typed = _q("ps__" + column.name) if kind == "pipe_size" else t(column.name)
+            typed = sql_ident("ps__" + column.name) if kind == "pipe_size" else t(column.name)
             if kind == "decimal" and column.name == "length_m" and self.geo:
                 typed = f"CASE WHEN {x} IS NULL THEN 0 ELSE {t(column.name)} END"
             wz, we = TYPE_WORDS[kind]
@@ -327,7 +323,7 @@ class Plan:
 
         outputs = []
         for name, sqltype in data_columns(self.contract):
-            outputs.append(f"CAST({t(name)} AS {sqltype}) AS {_q(name)}")
+            outputs.append(f"CAST({t(name)} AS {sqltype}) AS {sql_ident(name)}")
         # NULL and '' must hash differently: chr(0) stands for NULL (it never occurs in a cell).
         hash_parts_typed = ", ".join(f"coalesce(CAST({t(name)} AS VARCHAR), chr(0))"
                                      for name, _ in data_columns(self.contract))
@@ -336,13 +332,13 @@ class Plan:
         # rather than windows, which are slow with one partition per record. The keys are typed by a
         # small pipeline of their own so the wide record pipeline runs once.
         key_columns = [self.by_name[k] for k in self.contract.primary_key]
-        key_typed = ", ".join(f"{t(k)} AS {_q('dk__' + k)}" for k in self.contract.primary_key)
-        key_join = " AND ".join(f"d.{_q('dk__' + k)} IS NOT DISTINCT FROM r.{t(k)}" for k in self.contract.primary_key)
+        key_typed = ", ".join(f"{t(k)} AS {sql_ident('dk__' + k)}" for k in self.contract.primary_key)
+        key_join = " AND ".join(f"d.{sql_ident('dk__' + k)} IS NOT DISTINCT FROM r.{t(k)}" for k in self.contract.primary_key)
         key_pipeline = f"""
             key_folded AS (
                 SELECT _batch_file, _source_row, _integrity, {', '.join(self.folded(c) for c in key_columns)}
-                       {''.join(', ' + _q('_bare__' + c.name) for c in key_columns if self.numeric(c))}
-                FROM {_q(source)} {where}
+                       {''.join(', ' + sql_ident('_bare__' + c.name) for c in key_columns if self.numeric(c))}
+                FROM {sql_ident(source)} {where}
             ), key_base AS (
                 SELECT *, {', '.join(self.cleaned(c) for c in key_columns)} FROM key_folded
             ), key_parsed AS (
@@ -366,10 +362,10 @@ class Plan:
         CREATE OR REPLACE TEMP TABLE {table} AS
         WITH {key_pipeline}
         dup_rows AS (
-            SELECT _batch_file, _raw_hash, min(_source_row) AS _first_copy FROM {_q(source)} {where}
+            SELECT _batch_file, _raw_hash, min(_source_row) AS _first_copy FROM {sql_ident(source)} {where}
             GROUP BY ALL HAVING count(*) > 1
         ), folded AS (
-            SELECT {', '.join(fold_cols)} FROM {_q(source)} {where}
+            SELECT {', '.join(fold_cols)} FROM {sql_ident(source)} {where}
         ), base AS (
             SELECT {', '.join(base_cols)} FROM folded
         ), parsed AS (
@@ -410,7 +406,7 @@ def create_batch(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
             continue
         cols.append(f"{plan.raw_sql(column)} VARCHAR")
         if plan.numeric(column):
-            cols.append(f"{_q('_bare__' + column.name)} DOUBLE")
+            cols.append(f"{sql_ident('_bare__' + column.name)} DOUBLE")
     if plan.geo:
         cols.append("_g GEOMETRY")
     cols.append("_integrity VARCHAR[]")

@@ -371,3 +371,12 @@ def test_xlsx_whose_last_row_is_a_lone_key_is_counted_and_quarantined(home):
                       "FROM quarantine.upgrade_projects ORDER BY 1")
     assert [(p, r) for p, r, _ in got] == [("UP-2", 2), ("UP-4", 2)]
     assert all("required" in rules for _, _, rules in got)
+
+
+def test_geojson_property_name_with_a_double_quote_loads(home):
+    """Property names reach SQL as identifiers: a `"` in one must be escaped, not break the statement."""
+    write_geojson(home.landing_for("census_manholes") / "quote.geojson",
+                  [({"检查井编号": "MH-1", "井类型": "检查井", "区县": "椒江区", '备注"A"': "x"}, [121.4, 28.6])],
+                  crs="EPSG:4490", kind="Point")
+    [file] = ingest(home, "census_manholes").files
+    assert (file.status, file.rows_loaded) == ("loaded", 1)

@@ -32,6 +32,11 @@ class Encoding:
         return self.codec != "utf_8"
 
 
+def is_binary(head: bytes) -> bool:
+    """A NUL byte or a zip signature (.xlsx) in the first bytes: not a text file, whatever its name."""
+    return b"\x00" in head or head.startswith(b"PK\x03\x04")
+
+
 def _sample(path: Path) -> tuple[bytes, bool]:
     with open(path, "rb") as fh:
         data = fh.read(SAMPLE_BYTES + 1)
@@ -53,7 +58,7 @@ def detect(path: Path, accepted: tuple[str, ...] = ("utf-8", "utf-8-sig", "gbk")
         raise UnreadableFile("文件为空", "the file is empty")
     if data.startswith(codecs.BOM_UTF8):
         return Encoding("utf-8-sig", "utf_8")
-    if b"\x00" in data or data.startswith(b"PK\x03\x04"):
+    if is_binary(data):
         raise UnreadableFile("文件不是文本文件（含二进制内容），无法按CSV读取",
                              "not a text file (binary content); cannot be read as CSV")
     candidates: list[str] = []

@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines.contracts import Contract
 from pipelines.ingest.headers import map_headers
-from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
@@ -84,8 +84,8 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     declared = _declared_crs(geom_type)
     props = [n for n in names if n.lower() not in SKIP_COLUMNS and n != geom_col]
     columns = [f"c{i}" for i in range(len(props))]
-    geom_sql = f'"{geom_col}"::GEOMETRY' if geom_col else "NULL::GEOMETRY"
-    select = ", ".join([f'CAST("{p}" AS VARCHAR) AS {c}' for p, c in zip(props, columns)]
+    geom_sql = f"{sql_ident(geom_col)}::GEOMETRY" if geom_col else "NULL::GEOMETRY"
+    select = ", ".join([f"CAST({sql_ident(p)} AS VARCHAR) AS {c}" for p, c in zip(props, columns)]
                        + [f"ST_Force2D({geom_sql}) AS _geom"])
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS

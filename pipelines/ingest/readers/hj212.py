@@ -18,11 +18,11 @@ from pipelines.contracts import Contract
 from pipelines.hj212 import crc_spans
 from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
+from pipelines.ingest.readers.encoding import is_binary
 from pipelines.ingest.readers.errors import UnreadableFile
 
 HEADER_FIELDS = {"qn": "QN", "st": "ST", "cn": "CN", "mn": "MN", "data_time": "DataTime"}
 PREFIX, SUFFIX = 6, 4          # `##` + 4 length digits before the data segment; 4 CRC digits after it
-MAX_INLINE_BLANKS = 64
 
 
 def _value(key: str) -> str:
@@ -111,12 +111,6 @@ def integrity(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return frame, length_ok, crc_ok
 
 
-def _is_binary(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(64 * 1024)
-    return b"\x00" in head or head.startswith(b"PK\x03\x04")
-
-
 def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
          name: str = "_ingest_src") -> Extract:
     _, [one] = read_many(con, contract, [path], workdir, name)
@@ -136,7 +130,7 @@ def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Pa
     for i, path in enumerate(paths):
         with open(path, "rb") as fh:
             head = fh.read(65536)
-        if b"\x00" in head or head.startswith(b"PK\x03\x04"):
+        if is_binary(head):
             results.append(UnreadableFile("文件不是 HJ 212 文本日志（含二进制内容）",
                                           "not an HJ 212 text log (binary content)"))
             continue

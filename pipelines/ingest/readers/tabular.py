@@ -15,6 +15,7 @@ import duckdb
 
 from pipelines.contracts import Contract
 from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers
+from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile
 
@@ -24,7 +25,7 @@ REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填�
 # What makes a cell look blank, one list for Python and SQL (a plain literal: a chr() concatenation is
 # re-planned for every column and cost milliseconds per statement).
 BLANK = " \t\n\r\x0c\u3000\u00a0"
-BLANK_CHARS = "'" + BLANK + "'"
+BLANK_CHARS = sql_str(BLANK)
 TAIL_ROWS = 50
 SMALL_SHEET_ROWS = 500
 MAX_INLINE_BLANKS = 64

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import Contract
-from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import Extract, tabular
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
@@ -89,7 +89,7 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     try:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT {', '.join(f'"{letter}" AS {c}' for letter, c in zip(letters, columns))}
+            SELECT {', '.join(f"{sql_ident(letter)} AS {c}" for letter, c in zip(letters, columns))}
             FROM read_xlsx({sql_str(str(path))}, sheet = {sql_str(sheet)}, header = false, all_varchar = true,
                            stop_at_empty = false, range = 'A1:{letters[-1]}{last_row}')
         """)
