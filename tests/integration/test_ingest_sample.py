@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import duck
+from pipelines import duck, sample
 from pipelines.contracts import FEEDS, load_contracts
 from pipelines.home import DataHome
 from pipelines.ingest import ingest_feed
 
-sample = pytest.importorskip("pipelines.sample")
 
 
 @pytest.fixture(scope="module")

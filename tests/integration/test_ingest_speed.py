@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import duck
+from pipelines import duck, sample
 from pipelines.contracts import FEEDS, load_contracts
 from pipelines.home import DataHome
 from pipelines.ingest import ingest_feed
-from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers.xlsx import _col_letters, used_range
 
-sample = pytest.importorskip("pipelines.sample")
 SCALE = float(os.environ.get("SEWERSHARE_BENCH_SCALE", "0.1"))
 
 
@@ -35,7 +34,7 @@ def _hj212_select(contract, with_fields: bool) -> str:
         return lines
     keys = ["QN", "ST", "CN", "MN", "DataTime"] + [f"{code}-{part}" for code in contract.factors
                                                    for part in ("Avg", "Flag")]
-    fields = ", ".join(f"regexp_extract(line, {sql_str(k + '=([^;,&]*)')}, 1) AS \"{k}\"" for k in keys)
+    fields = ", ".join(f"regexp_extract(line, {sql_str(k + '=([^;,&]*)')}, 1) AS {sql_ident(k)}" for k in keys)
     return f"SELECT n, {fields} FROM ({lines})"
 
 
