@@ -22,6 +22,7 @@ import duckdb
 
 from pipelines.contracts import load_contracts
 from pipelines.quality.results import SAMPLE_LIMIT, CheckOutcome, Finding
+from pipelines.quality.runner import Fingerprints
 
 # Tolerances, each with its reason.
 UPHILL_TOLERANCE_M = 0.05       # survey precision of invert elevations; beyond it a segment rises along its flow
@@ -52,7 +53,7 @@ def _current(feed: str) -> str:
 
 def _pk_unique(feed: str, pk: tuple[str, ...], scope_col: str | None) -> DomainCheck:
     keys = ", ".join(pk)
-    where = f"WHERE {{scope}}" if scope_col else ""
+    where = "WHERE {scope}" if scope_col else ""
     return DomainCheck(
         name="current_key_unique", target=f"raw.{feed}", severity="ERROR",
         description_zh="当前视图中每个主键只能有一个当前版本（否则下游会重复计数）",
@@ -275,32 +276,46 @@ def mart_checks(marts: set[str]) -> list[DomainCheck]:
 # ------------------------------------------------------------------------------------------------------
 # Running a domain check
 # ------------------------------------------------------------------------------------------------------
-def relation_fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> str | None:
-    try:
-        n, h = con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {relation} t").fetchone()
-    except duckdb.CatalogException:
-        return None
-    return f"{n}:{h}"
-
-
-def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> tuple[int, list[dict[str, Any]], Any]:
-    rel = con.execute(f"SELECT *, count(*) OVER () AS _n FROM ({sql}) LIMIT 100000", params)
+def _failures(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, list[dict[str, Any]]]:
+    """The number of failing rows and the first ``SAMPLE_LIMIT`` of them: only the samples leave DuckDB."""
+    rel = con.execute(f"SELECT *, count(*) OVER () AS _n FROM ({sql}) LIMIT {SAMPLE_LIMIT}")
     cols = [d[0] for d in rel.description]
-    rows = rel.fetchall()
-    records = [dict(zip(cols, r)) for r in rows]
+    records = [dict(zip(cols, r)) for r in rel.fetchall()]
     n = records[0]["_n"] if records else 0
-    for r in records:
-        r.pop("_n", None)
-    return n, records, cols
+    return n, [{k: v for k, v in r.items() if k != "_n"} for r in records]
+
+
+def _failures_by_batch(con: duckdb.DuckDBPyConnection, sql: str,
+                       params: list[Any]) -> dict[str, tuple[int, list[dict[str, Any]]]]:
+    """Per batch (the query's ``batch`` column): its number of failing rows and up to ``SAMPLE_LIMIT`` samples.
+    Counting and sampling happen in DuckDB, so a day with a million failures sends ten rows to Python."""
+    # the batch key as DuckDB spells it, like the day fingerprints' keys
+    rel = con.execute(f"""SELECT *, CAST(batch AS VARCHAR) AS _b, count(*) OVER (PARTITION BY batch) AS _n
+                          FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY batch) <= {SAMPLE_LIMIT}""", params)
+    cols = [d[0] for d in rel.description]
+    out: dict[str, tuple[int, list[dict[str, Any]]]] = {}
+    for row in rel.fetchall():
+        record = dict(zip(cols, row))
+        n, batch = record.pop("_n"), record.pop("_b")
+        out.setdefault(batch, (n, []))[1].append(record)
+    return out
 
 
 def run_domain_check(con: duckdb.DuckDBPyConnection, check: DomainCheck, asset_key: tuple[str, ...],
                      state: dict[str, Any], *, feed: str | None = None,
-                     bureau: str | None = None) -> tuple[CheckOutcome, dict[str, Any]]:
-    """Evaluate ``check``; returns the outcome and the state to save (after the connection is closed)."""
+                     bureau: str | None = None,
+                     fingerprints: Fingerprints | None = None) -> tuple[CheckOutcome, dict[str, Any]]:
+    """Evaluate ``check``; returns the outcome and the state to save (after the connection is closed).
+    ``fingerprints``: the evaluation's memo of relation fingerprints, shared by the checks of one asset."""
     outcome = CheckOutcome(check=check.name, asset_key=asset_key, title_zh=check.description_zh, kind="domain",
                            findings=[], feed=feed, bureau=bureau, extra={"params": check.params})
-    fps = {r: relation_fingerprint(con, r) for r in check.reads}
+    fingerprints = fingerprints or Fingerprints(con)
+    if check.scope is not None:
+        try:  # the day fingerprints first: the relation's whole fingerprint is derived from them
+            fingerprints.batches(*check.scope)
+        except duckdb.CatalogException:
+            pass  # reported below as a missing relation
+    fps = {r: fingerprints.relation(r) for r in check.reads}
     missing = [r for r, fp in fps.items() if fp is None]
     if missing:
         outcome.findings.append(Finding(label=check.label, severity=check.severity, success=False,
@@ -319,8 +334,7 @@ def run_domain_check(con: duckdb.DuckDBPyConnection, check: DomainCheck, asset_k
             if check.python:
                 n, samples = check.python(con)
             else:
-                n, records, _ = _query(con, check.sql, [])
-                samples = records[:SAMPLE_LIMIT]
+                n, samples = _failures(con, check.sql)
             finding = Finding(label=check.label, severity=check.severity, description_zh=check.description_zh,
                               success=n == 0, unexpected_count=n, samples=samples)
         except duckdb.Error as exc:  # a schema break upstream: report it, do not crash the run
@@ -333,9 +347,7 @@ def run_domain_check(con: duckdb.DuckDBPyConnection, check: DomainCheck, asset_k
 
     # incremental by day: query only the days whose fingerprint changed, keep failures per day
     relation, column = check.scope
-    from pipelines.quality.runner import batch_fingerprints
-
-    days = batch_fingerprints(con, relation, column)
+    days = fingerprints.batches(relation, column)
     other_inputs = {r: fp for r, fp in fps.items() if r != relation}
     previous = state.get("days", {}) if state.get("others") == other_inputs else {}
     changed = [d for d, v in days.items() if previous.get(d, {}).get("fp") != v["fp"]]
@@ -347,17 +359,10 @@ def run_domain_check(con: duckdb.DuckDBPyConnection, check: DomainCheck, asset_k
         if changed:
             sql = check.sql.replace("{scope}", f"CAST({column} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))")
             n_params = check.sql.count("{scope}")
-            n, records, _ = _query(con, sql, [changed] * n_params)
-            by_day: dict[str, list[dict[str, Any]]] = {}
-            for r in records:
-                by_day.setdefault(str(r.get("batch")), []).append(r)
+            by_day = _failures_by_batch(con, sql, [changed] * n_params)
             for d in changed:
-                rows = by_day.get(d, [])
-                kept[d] = {"fp": days[d]["fp"], "failing": len(rows), "samples": rows[:SAMPLE_LIMIT]}
-            if n > len(records):  # more failures than fetched: keep the true total on the first day
-                first = next(iter(by_day), None)
-                if first:
-                    kept[first]["failing"] += n - len(records)
+                n, rows = by_day.get(d, (0, []))
+                kept[d] = {"fp": days[d]["fp"], "failing": n, "samples": rows}
     except duckdb.Error as exc:
         outcome.findings.append(Finding(label=check.label, severity=check.severity,
                                         description_zh=check.description_zh, success=False,

@@ -18,7 +18,7 @@ import duckdb
 from pipelines.home import DataHome
 from pipelines.quality.domain import DomainCheck, row_count_check, run_domain_check
 from pipelines.quality.results import CheckOutcome
-from pipelines.quality.runner import prepare_connection, run_suite
+from pipelines.quality.runner import Fingerprints, prepare_connection, run_suite
 from pipelines.quality.store import QualityStore
 from pipelines.quality.suites import Suite
 from pipelines.resources import WarehouseResource
@@ -64,11 +64,12 @@ def evaluate_asset(home: DataHome, reader: Reader, checks: AssetChecks, *, run_i
     validations: list[dict[str, Any]] = []
     with reader() as con:
         prepare_connection(con)
+        fingerprints = Fingerprints(con)
         for name in names:
             check_id = checks.check_id(name)
             state = store.load_state(check_id)
             if name == "ge_suite":
-                outcome, states[check_id], validations = run_suite(con, suite, state)
+                outcome, states[check_id], validations = run_suite(con, suite, state, fingerprints=fingerprints)
                 outcome.asset_key = checks.asset_key
             elif name == "row_count_change":
                 bounds = suite.meta.get("row_count_change") or DEFAULT_ROW_COUNT_BOUNDS
@@ -76,7 +77,8 @@ def evaluate_asset(home: DataHome, reader: Reader, checks: AssetChecks, *, run_i
                                                             **who)
             else:
                 dc = next(d for d in checks.domain if d.name == name)
-                outcome, states[check_id] = run_domain_check(con, dc, checks.asset_key, state, **who)
+                outcome, states[check_id] = run_domain_check(con, dc, checks.asset_key, state,
+                                                              fingerprints=fingerprints, **who)
             outcomes.append(outcome)
     for check_id, state in states.items():
         store.save_state(check_id, state)

@@ -64,7 +64,46 @@ def batch_fingerprints(con: duckdb.DuckDBPyConnection, table: str, batch_by: str
     key = f"coalesce(CAST(t.\"{batch_by}\" AS VARCHAR), '{NULL_BATCH}')" if batch_by else "'*'"
     rows = con.execute(
         f"SELECT {key} AS b, count(*) AS n, bit_xor(hash(t)) AS h FROM {table} t GROUP BY 1").fetchall()
-    return {b: {"rows": n, "fp": f"{n}:{h}"} for b, n, h in rows}
+    return {b: {"rows": n, "fp": f"{n}:{h}", "hash": h} for b, n, h in rows}
+
+
+class Fingerprints:
+    """The fingerprints of relations read through one connection, each computed once per evaluation.
+
+    One asset's checks read the same relations again and again (raw/plant_online: the suite and three
+    day-scoped domain checks over ``plant_online_current``), and hashing every row is most of the cost of a
+    run in which nothing changed. A relation's whole fingerprint is derived from its batch fingerprints when
+    those are known (rows add up, row hashes XOR), so a scoped check hashes its relation once.
+    Valid only while the data cannot change under it: one read-only connection, one evaluation."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._batches: dict[tuple[str, str | None], dict[str, dict]] = {}
+        self._whole: dict[str, str | None] = {}
+
+    def batches(self, relation: str, batch_by: str | None) -> dict[str, dict]:
+        """As ``batch_fingerprints``; raises ``duckdb.CatalogException`` when the relation is missing."""
+        key = (relation, batch_by)
+        if key not in self._batches:
+            self._batches[key] = batch_fingerprints(self.con, relation, batch_by)
+        return self._batches[key]
+
+    def relation(self, relation: str) -> str | None:
+        """``rows:xor_of_row_hashes`` of the whole relation; None when it does not exist."""
+        if relation not in self._whole:
+            known = next((v for (r, _), v in self._batches.items() if r == relation), None)
+            if known is not None:
+                h = None
+                for v in known.values():
+                    h = v["hash"] if h is None else h ^ v["hash"]
+                self._whole[relation] = f"{sum(v['rows'] for v in known.values())}:{h}"
+            else:
+                try:
+                    n, h = self.con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {relation} t").fetchone()
+                    self._whole[relation] = f"{n}:{h}"
+                except duckdb.CatalogException:
+                    self._whole[relation] = None
+        return self._whole[relation]
 
 
 def schema_finding(suite: Suite, types: dict[str, str]) -> Finding:
@@ -234,7 +273,7 @@ def _chunks(keys: list[str], fps: dict[str, dict], limit: int) -> list[list[str]
 
 
 def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, state: dict[str, Any], *,
-              chunk_rows: int = CHUNK_ROWS) -> tuple[CheckOutcome, dict[str, Any], list[dict[str, Any]]]:
+              chunk_rows: int = CHUNK_ROWS, fingerprints: Fingerprints | None = None) -> tuple[CheckOutcome, dict[str, Any], list[dict[str, Any]]]:
     """Validate the changed batches of ``suite.table``. Returns the outcome, the new state (to be saved by the
     caller once the read-only connection is closed) and the GE validation results as JSON (for data docs)."""
     outcome = CheckOutcome(check="ge_suite", asset_key=suite.asset_key, title_zh=suite.title_zh, kind="ge",
@@ -250,7 +289,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, state: dict[str, Any
 
     if state.get("suite") != suite.fingerprint:
         state = {"suite": suite.fingerprint, "batches": {}, "findings": {}}
-    fps = batch_fingerprints(con, suite.table, suite.batch_by)
+    fps = (fingerprints or Fingerprints(con)).batches(suite.table, suite.batch_by)
     outcome.batches_total = len(fps)
     old = state.get("batches", {})
     changed = {b for b, v in fps.items() if old.get(b, {}).get("fp") != v["fp"]}

@@ -1,5 +1,9 @@
 """Readers never meet a lock: an analyst's process queries published/sewershare.duckdb read-only in a loop
-while another process rebuilds the warehouse and republishes, again and again."""
+while another process, as the warehouse's one writer, rewrites a mart and republishes, four times.
+
+The "rebuild" is not a dbt build: it replaces one mart table (marts.city_bod5_kpi, plants_total + 1) through a
+writer connection to the warehouse, closes it, and publishes — enough to change the published data each round
+and to have a writer on the warehouse between the reader's queries of the published copy."""
 from __future__ import annotations
 
 import json
@@ -16,7 +20,7 @@ from pipelines.quality.evaluate import reader_for
 from test_quality_support import fixture_warehouse  # noqa: F401  (fixture)
 
 READER = textwrap.dedent("""
-    import json, sys, time
+    import json, os, sys, time
     from pathlib import Path
     from pipelines import duck
     published, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
@@ -33,7 +37,10 @@ READER = textwrap.dedent("""
             queries += 1
         except Exception as exc:  # a lock or a half-written file would land here
             errors.append(f"{type(exc).__name__}: {exc}")
-        out.write_text(json.dumps({"seen": sorted(seen), "errors": errors, "queries": queries}))
+        # the test process reads the report while we go on: never let it see a half-written file
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"seen": sorted(seen), "errors": errors, "queries": queries}))
+        os.replace(tmp, out)
 """)
 
 REBUILDER = textwrap.dedent("""

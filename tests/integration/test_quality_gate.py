@@ -40,6 +40,11 @@ CASES = {
                          "diameter_mm"),
     "out_of_range_raw": ("raw/census_pipes", "ge_suite",
                          "UPDATE raw.census_pipes SET diameter_mm = 9000 WHERE segment_id = 'JJ-S2'", "9000"),
+    # a loader that forgets to close the old version: two current versions of JJ-S1, each alone in its file,
+    # so the per-file suite cannot see it — the warehouse invariant can
+    "duplicate_key_raw": ("raw/census_pipes", "current_key_unique",
+                          "UPDATE raw.census_pipes SET _is_current = true, _valid_to = NULL "
+                          "WHERE segment_id = 'JJ-S1' AND NOT _is_current", "JJ-S1"),
     "duplicate_key_mart": ("marts/pipe_segments", "ge_suite",
                            "INSERT INTO marts.pipe_segments SELECT * FROM marts.pipe_segments "
                            "WHERE segment_id = 'JJ-S2'", "JJ-S2"),
