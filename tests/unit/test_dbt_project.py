@@ -109,3 +109,14 @@ def test_every_plant_standard_in_the_contract_has_effluent_limits():
             limits.setdefault(row["standard"], set()).add(row["factor"])
     missing = {code: {"cod", "nh3n", "tn", "tp"} - limits.get(code, set()) for code in codes}
     assert not {code: gap for code, gap in missing.items() if gap}, missing
+
+
+def test_hj212_factor_var_matches_the_online_contract():
+    """The staging models unpivot var hj212_factor_columns; a factor added to the contract but not the var would be
+    ingested and then silently dropped from every mart."""
+    import yaml
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    contract = load_contracts()["plant_online"].factors
+    names = {f["name"] if isinstance(f, dict) else f.name for f in contract.values()}
+    assert set(project["vars"]["hj212_factor_columns"]) == names

@@ -1,6 +1,6 @@
 -- HJ 212 因子值（逆透视）：每个数据包每个因子一行，仅保留有值或有标记的因子。
 -- Packets unpivoted to one row per packet and factor; a factor absent from the packet gives no row.
-{%- set factors = ['flow', 'ph', 'cod', 'nh3n', 'tn', 'tp'] %}
+{%- set factors = var('hj212_factor_columns') %}
 with packets as (
     select * from {{ ref('stg_monitoring__packets') }}
 ),

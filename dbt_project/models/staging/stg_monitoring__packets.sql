@@ -6,7 +6,7 @@ select
     cast(data_date as date)              as data_date,
     cast(qn as varchar)                  as qn,
     cast(st as varchar)                  as st,
-    {%- for f in ['flow', 'ph', 'cod', 'nh3n', 'tn', 'tp'] %}
+    {%- for f in var('hj212_factor_columns') %}
     cast({{ f }}_avg as double)          as {{ f }}_avg,
     cast({{ f }}_flag as varchar)        as {{ f }}_flag,
     {%- endfor %}
