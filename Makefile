@@ -33,6 +33,11 @@ sample: setup
 dagster: setup
 	SEWERSHARE_HOME=$(abspath $(HOME_DIR)) $(VENV)/bin/dagster dev -w workspace.yaml
 
+## dbt docs (data dictionary) for the warehouse of HOME_DIR, written to dbt_project/target/
+docs: setup
+	cd dbt_project && ../$(VENV)/bin/dbt docs generate --profiles-dir . \
+	  --vars '{"warehouse_path": "$(abspath $(HOME_DIR))/warehouse/sewershare.duckdb"}'
+
 benchmark: setup
 	$(PY) -m pytest -m slow -q -p no:xdist
 
