@@ -23,10 +23,17 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import Contract
+from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
 from pipelines.ingest import history, normalise, quarantine, registry, validate
-from pipelines.ingest.readers import GROUP_FORMATS, Extract, UnreadableFile, read, read_many
 from pipelines.ingest.normalise import sql_ident
+from pipelines.ingest.readers import (
+    GROUP_FORMATS,
+    Extract,
+    UnreadableFile,
+    read,
+    read_many,
+)
 from pipelines.ingest.readers.errors import first_line
 
 log = logging.getLogger(__name__)
@@ -211,7 +218,7 @@ class _FeedRun:
 
     def prepare(self, paths: list[Path]) -> None:
         """Hash the waiting files and look them all up in the registry at once; reserve their ids."""
-        self.hashes = {p: registry.sha256_of(p) for p in paths}
+        self.hashes = {p: sha256_file(p) for p in paths}
         self.known = registry.loaded_shas(self.con, self.contract.feed, [h for h, _ in self.hashes.values()])
         self.ids = iter(registry.next_file_ids(self.con, len(paths)))
 
@@ -223,7 +230,7 @@ class _FeedRun:
             return
         started = time.perf_counter()
         feed = self.contract.feed
-        sha, size = self.hashes.pop(path, None) or registry.sha256_of(path)
+        sha, size = self.hashes.pop(path, None) or sha256_file(path)
         if any(p.sha256 == sha for p in [*self.batch, *self.waiting]):
             self.flush()                      # the same bytes twice in one delivery: load the first first
             if self.stopped:

@@ -6,9 +6,7 @@ A file is known by the SHA-256 of its bytes, so a re-sent or renamed copy of a l
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 
@@ -57,16 +55,6 @@ def loaded_shas(con: duckdb.DuckDBPyConnection, feed: str, shas: list[str]) -> d
         "WHERE feed = ? AND status = 'loaded' AND sha256 IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
         [feed, list(shas)]).fetchall()
     return {sha: (file_id, name) for sha, file_id, name in rows}
-
-
-def sha256_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def record(con: duckdb.DuckDBPyConnection, **values) -> None:

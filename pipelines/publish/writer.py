@@ -18,7 +18,6 @@ Any failure before the swap leaves ``published/`` and ``extracts/`` exactly as t
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ import duckdb
 
 from pipelines import duck
 from pipelines.contracts import load_contracts
+from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
 from pipelines.publish.docs import MartDoc, mart_docs
 from pipelines.publish.policy import ALL, PERSONAL_VALUES_SQL, Recipient, select_list
@@ -58,14 +58,6 @@ class Publication:
     @property
     def marts(self) -> list[str]:
         return [m["dataset"] for m in self.manifests]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _comment(text: str) -> str:
@@ -176,7 +168,7 @@ def _manifest(mart: str, file: Path, types: dict[str, str], doc: MartDoc, masked
         "geometry_columns": geometry,
         "row_count": rows,
         "bytes": file.stat().st_size,
-        "sha256": sha256_file(file),
+        "sha256": sha256_file(file)[0],
         "generated_at": generated_at,
         "run_id": run_id,
         "recipient": recipient.name,
@@ -263,6 +255,6 @@ def verify_extracts(directory: Path) -> list[str]:
             continue
         if file.stat().st_size != manifest["bytes"]:
             problems.append(f"{manifest['dataset']}: size {file.stat().st_size} ≠ {manifest['bytes']}")
-        if sha256_file(file) != manifest["sha256"]:
+        if sha256_file(file)[0] != manifest["sha256"]:
             problems.append(f"{manifest['dataset']}: sha256 mismatch")
     return problems
