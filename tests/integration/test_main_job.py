@@ -4,8 +4,10 @@ Real files, real Dagster job, real dbt build, real GE suites, real DuckDB files.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
 import os
 import subprocess
 import sys
@@ -97,3 +99,63 @@ def test_readme_analyst_questions_run_on_the_published_copy(two_runs):
     # The sample has districts behind the plan and plants below 100 mg/L, so the first two have answers;
     # the third depends on which segment is worst, so it only has to run.
     assert answered[0] and answered[1], [len(a) for a in answered]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_checks_ran_and_the_gate_was_open(two_runs):
+    home, first, _ = two_runs
+    summary = json.loads((home / "reports" / "quality_summary.json").read_text(encoding="utf-8"))
+    text = json.dumps(summary, ensure_ascii=False)
+    # Suites for all eleven feeds took part, and the run was not blocked.
+    for feed in ("census_pipes", "plant_online", "enforcement", "upgrade_projects"):
+        assert feed in text
+    assert "阻断失败 0" in first.stdout
+
+
+def test_a_broken_warehouse_blocks_publication_and_names_the_check(two_runs, tmp_path):
+    home, _, _ = two_runs
+    broken = tmp_path / "home"
+    shutil.copytree(home, broken, symlinks=True)
+    published = broken / "published" / "sewershare.duckdb"
+    before = _sha256(published)
+    extracts_before = {p.name: _sha256(p) for p in (broken / "extracts" / "all").glob("*.parquet")}
+    con = duck.connect(broken / "warehouse" / "sewershare.duckdb", extensions=())
+    try:
+        # A negative permitted volume can never come out of the loader (the contract's range quarantines it):
+        # in the warehouse it is a broken invariant.
+        con.execute("""UPDATE raw.drainage_permits SET permitted_volume_m3d = -5
+                       WHERE permit_no = (SELECT min(permit_no) FROM raw.drainage_permits_current)""")
+    finally:
+        con.close()
+    env = {k: v for k, v in os.environ.items() if k not in ("SEWERSHARE_HOME", "DAGSTER_HOME")}
+    result = subprocess.run([SEWERSHARE, "run", "--home", str(broken), "--no-sample"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=1200)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "raw/drainage_permits" in output and "permitted_volume_m3d" in output
+    assert _sha256(published) == before
+    assert {p.name: _sha256(p) for p in (broken / "extracts" / "all").glob("*.parquet")} == extracts_before
+
+
+def test_dbt_docs_generate_documents_every_mart(two_runs, tmp_path):
+    home, _, _ = two_runs
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    target = tmp_path / "target"
+    result = subprocess.run(
+        [dbt, "docs", "generate", "--profiles-dir", ".", "--target-path", str(target),
+         "--vars", json.dumps({"warehouse_path": str(home / "warehouse" / "sewershare.duckdb")})],
+        cwd=REPO / "dbt_project", capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    marts = {n["name"]: n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["schema"] == "marts"}
+    assert {"pipe_segments", "district_progress", "city_bod5_kpi"} <= set(marts)
+    for name, node in marts.items():
+        built = catalog["nodes"][node["unique_id"]]["columns"]
+        assert node["description"], name
+        undocumented = [c for c in built if not node["columns"].get(c, {}).get("description")]
+        assert not undocumented, (name, undocumented)
