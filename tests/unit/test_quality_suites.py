@@ -65,3 +65,14 @@ def test_raw_suites_restate_every_contract_rule():
         key = list(contract.primary_key)
         assert any(e["kwargs"].get("column_list", [e["kwargs"].get("column")]) == key
                    and "unique" in e["type"] for e in exps)
+
+
+def test_every_dbt_mart_has_a_suite():
+    """A mart added to the dbt project must come with its expectations, or it would publish unguarded."""
+    from pipelines.home import EXPECTATIONS_DIR
+    from pipelines.quality.checks import mart_names
+    from pipelines.quality.suites import load_suites
+
+    marts = set(mart_names())
+    assert {"pipe_segments", "district_progress", "city_bod5_kpi"} <= marts
+    assert marts - set(load_suites("marts", EXPECTATIONS_DIR)) == set()
