@@ -23,10 +23,12 @@ import duckdb
 from pipelines.contracts import load_contracts
 from pipelines.quality.results import SAMPLE_LIMIT, CheckOutcome, Finding
 from pipelines.quality.runner import Fingerprints
+from pipelines.transform.project import dbt_var
 
 # Tolerances, each with its reason.
-UPHILL_TOLERANCE_M = 0.05       # survey precision of invert elevations; beyond it a segment rises along its flow
-MIN_VALID_HOURS = 20            # daily mean usable with >= 20 valid hourly values (HJ 356-2019 §9, water online)
+# One threshold for the checks and the models: tracing reverses exactly the segments this check flags.
+UPHILL_TOLERANCE_M = dbt_var("invert_tolerance_m")   # beyond it a segment rises along its drawn direction
+MIN_VALID_HOURS = dbt_var("min_valid_hours")         # daily mean usable with enough valid hours (HJ 356-2019)
 PERMIT_MAX_YEARS = 5            # drainage permits (住建部令第21号 第十八条) and discharge permits (排污许可管理条例 第十四条)
 
 

@@ -66,3 +66,11 @@ def prepare_dbt_project(force: bool = False) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return MANIFEST_PATH
+
+
+def dbt_var(name: str):
+    """A var of dbt_project.yml: thresholds shared by the models and the Python checks live there once."""
+    import yaml
+
+    config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return config["vars"][name]
