@@ -220,40 +220,31 @@ def _completeness_sql() -> str:
                HAVING count(DISTINCT h) FILTER (WHERE valid) < {MIN_VALID_HOURS}"""
 
 
+def _reference_check(name: str, mart: str, column: str, parent: str, parent_column: str,
+                     description_zh: str) -> DomainCheck:
+    """ERROR when a mart cites a key its parent relation does not have (distinct failing keys)."""
+    return DomainCheck(
+        name=name, target=f"marts.{mart}", severity="ERROR", description_zh=description_zh,
+        reads=(f"marts.{mart}", parent),
+        sql=f"""SELECT DISTINCT {column} FROM marts.{mart}
+                WHERE {column} NOT IN (SELECT {parent_column} FROM {parent})""")
+
+
 def mart_checks(marts: set[str]) -> list[DomainCheck]:
     """Consistency between marts (and with the raw registries they cite): ERROR, the marts are ours."""
     plants = _current("plants")
+    segments = "marts.pipe_segments"
     candidates = [
-        DomainCheck(
-            name="reference_pipe_segments", target="marts.problem_pipes", severity="ERROR",
-            description_zh="问题管网数据库中的管段须存在于 pipe_segments",
-            reads=("marts.problem_pipes", "marts.pipe_segments"),
-            sql="""SELECT segment_id FROM marts.problem_pipes
-                   WHERE segment_id NOT IN (SELECT segment_id FROM marts.pipe_segments)"""),
-        DomainCheck(
-            name="reference_pipe_segments", target="marts.capacity_screening", severity="ERROR",
-            description_zh="能力筛查的管段须存在于 pipe_segments",
-            reads=("marts.capacity_screening", "marts.pipe_segments"),
-            sql="""SELECT segment_id FROM marts.capacity_screening
-                   WHERE segment_id NOT IN (SELECT segment_id FROM marts.pipe_segments)"""),
-        DomainCheck(
-            name="reference_plants", target="marts.effluent_compliance_daily", severity="ERROR",
-            description_zh="出水达标日表的厂站须存在于污水处理厂名录",
-            reads=("marts.effluent_compliance_daily", plants),
-            sql=f"""SELECT DISTINCT plant_id FROM marts.effluent_compliance_daily
-                    WHERE plant_id NOT IN (SELECT plant_id FROM {plants})"""),
-        DomainCheck(
-            name="reference_plants", target="marts.plant_influent_monthly", severity="ERROR",
-            description_zh="进水月表的厂站须存在于污水处理厂名录",
-            reads=("marts.plant_influent_monthly", plants),
-            sql=f"""SELECT DISTINCT plant_id FROM marts.plant_influent_monthly
-                    WHERE plant_id NOT IN (SELECT plant_id FROM {plants})"""),
-        DomainCheck(
-            name="reference_plants", target="marts.sewershed_quality", severity="ERROR",
-            description_zh="汇水区质量表的厂站须存在于污水处理厂名录",
-            reads=("marts.sewershed_quality", plants),
-            sql=f"""SELECT plant_id FROM marts.sewershed_quality
-                    WHERE plant_id NOT IN (SELECT plant_id FROM {plants})"""),
+        _reference_check("reference_pipe_segments", "problem_pipes", "segment_id", segments, "segment_id",
+                         "问题管网数据库中的管段须存在于 pipe_segments"),
+        _reference_check("reference_pipe_segments", "capacity_screening", "segment_id", segments, "segment_id",
+                         "能力筛查的管段须存在于 pipe_segments"),
+        _reference_check("reference_plants", "effluent_compliance_daily", "plant_id", plants, "plant_id",
+                         "出水达标日表的厂站须存在于污水处理厂名录"),
+        _reference_check("reference_plants", "plant_influent_monthly", "plant_id", plants, "plant_id",
+                         "进水月表的厂站须存在于污水处理厂名录"),
+        _reference_check("reference_plants", "sewershed_quality", "plant_id", plants, "plant_id",
+                         "汇水区质量表的厂站须存在于污水处理厂名录"),
         DomainCheck(
             name="reference_plants", target="marts.discharger_profile", severity="ERROR",
             description_zh="排水户画像中追溯到的下游污水处理厂须存在于名录",
