@@ -31,8 +31,9 @@ test: setup
 sample: setup
 	$(VENV)/bin/sewershare sample --home $(HOME_DIR) --scale $(SCALE) --seed $(SEED)
 
+## Dagster UI + daemon on the persistent instance of HOME_DIR (HOME_DIR/dagster): the runs of `make run` show.
 dagster: setup
-	SEWERSHARE_HOME=$(abspath $(HOME_DIR)) $(VENV)/bin/dagster dev -w workspace.yaml
+	$(VENV)/bin/sewershare dagster --home $(abspath $(HOME_DIR)) --port $(or $(PORT),3000)
 
 ## dbt docs (data dictionary) for the warehouse of HOME_DIR, written to dbt_project/target/
 docs: setup

@@ -45,6 +45,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_main_job(home, full=args.full)
 
 
+def dagster_env(home: DataHome) -> dict[str, str]:
+    """The environment of Dagster processes for ``home``: its persistent instance and its data."""
+    from pipelines.operations.instance import ensure_instance
+
+    return {**os.environ, "DAGSTER_HOME": str(ensure_instance(home)), "SEWERSHARE_HOME": str(home.root)}
+
+
+def cmd_dagster(args: argparse.Namespace) -> int:
+    """The Dagster UI and daemon (``dagster dev``) on the data home's persistent instance: every run of
+    ``sewershare run``, of the sensors and of the schedule, and the switches of sensors and schedules."""
+    from pipelines.home import REPO_ROOT
+
+    home = DataHome.resolve(args.home).ensure()
+    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+               "-h", args.host, "-p", str(args.port)]
+    print(f"sewershare: Dagster 界面 http://{args.host}:{args.port} （实例 instance: {home.dagster}）", flush=True)
+    os.chdir(REPO_ROOT)
+    os.execve(command[0], command, dagster_env(home))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sewershare", description="台州市污水管网数据共享仓库 sewershare")
     parser.add_argument("--home", help="data home (default: $SEWERSHARE_HOME or ./data)")
@@ -70,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full", action="store_true",
                      help="rebuild every model and re-run every check, not only what changed")
     run.set_defaults(func=cmd_run)
+
+    dagster = sub.add_parser("dagster", help="Dagster UI + daemon (dagster dev) on the data home's instance")
+    dagster.add_argument("--home", default=argparse.SUPPRESS)
+    dagster.add_argument("--host", default="127.0.0.1")
+    dagster.add_argument("--port", type=int, default=3000)
+    dagster.set_defaults(func=cmd_dagster)
     return parser
 
 

@@ -57,12 +57,14 @@ def _print_freshness(result) -> None:
 
 
 def run_main_job(home: DataHome, *, full: bool = False) -> int:
+    os.environ["SEWERSHARE_HOME"] = str(home.root)     # before the import: the module's defs are this home's
+    from pipelines import definitions
     from pipelines.definitions import MAIN_JOB_NAME, build_definitions
     from pipelines.operations.plan import plan_run
 
-    os.environ["SEWERSHARE_HOME"] = str(home.root)
     instance = instance_for(home)
-    defs = build_definitions(home)
+    built_for = definitions.defs.resources["home"].root
+    defs = definitions.defs if built_for == str(home.root) else build_definitions(home)
     job = defs.resolve_job_def(MAIN_JOB_NAME)
     plan = plan_run(defs.resolve_asset_graph(), instance, home, full=full)
     print(f"sewershare: 本次运行 (this run) — {plan.summary()}；{len(plan.assets)} 个资产 assets, "

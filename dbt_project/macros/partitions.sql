@@ -26,3 +26,28 @@
     delete from {{ this }} where {{ partition_filter(column) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- 按日模型的测试只检查本次运行的日期（其余日期在构建时已检查）；模型的日期列由其 meta.partition_column 声明。
+    Tests of a daily model look only at the run's days (the other days were tested when they were built); the
+    model's date column is its meta `partition_column`. This overrides dbt's get_where_subquery, which wraps the
+    model of every generic test; a test's own `where` config still applies. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
+    {%- set start = partition_bound('start') -%}
+    {%- set end = partition_bound('end') -%}
+    {%- if execute and (start or end) and model.attached_node -%}
+        {%- set node = graph.nodes.get(model.attached_node) -%}
+        {%- set column = node.config.meta.get('partition_column') if node and 'daily' in node.tags else none -%}
+        {%- if column -%}{%- do conditions.append(partition_filter(column)) -%}{%- endif -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}

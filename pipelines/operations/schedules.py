@@ -7,6 +7,8 @@ delivery freshness of every feed, and publication of what changed. With nothing 
 freshness, so a bureau that stopped sending is reported the next morning.
 """
 
+from zoneinfo import ZoneInfo
+
 from dagster import DefaultScheduleStatus, ScheduleDefinition, ScheduleEvaluationContext, schedule
 
 from pipelines.ingest.partitions import TIMEZONE
@@ -23,9 +25,9 @@ def build_daily_schedule(job_name: str) -> ScheduleDefinition:
     def _daily(context: ScheduleEvaluationContext):
         from pipelines.operations.plan import plan_run
 
+        tick = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
         plan = plan_run(context.repository_def.asset_graph, context.instance, context.resources.home.home,
-                        calendar=True)
-        tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
+                        calendar=True, today=tick)
         return plan.run_request(run_key=f"{DAILY_REFRESH}:{tick}")
 
     return _daily

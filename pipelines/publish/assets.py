@@ -17,6 +17,7 @@ from dagster import (
     asset,
 )
 
+from pipelines.operations.instance import WAREHOUSE_POOL
 from pipelines.publish.policy import ALL
 from pipelines.publish.writer import publish
 from pipelines.quality.checks import blocking_check_ids, build_quality_checks, default_mart_keys, default_raw_keys
@@ -38,7 +39,7 @@ def build_publish_assets(mart_keys: Mapping[str, AssetKey] | None = None,
         gate_check_ids = blocking_check_ids(build_quality_checks(default_raw_keys(), mart_keys))
     gate = sorted(gate_check_ids)
 
-    @asset(key=PUBLISHED_KEY, deps=list(mart_keys.values()), group_name="publish",
+    @asset(key=PUBLISHED_KEY, deps=list(mart_keys.values()), group_name="publish", pool=WAREHOUSE_POOL,
            description="发布：共享只读库 published/sewershare.duckdb 与 extracts/all 下的 Parquet 数据集及清单；"
                        "仅当全部阻断性质量检查通过时发布。Gated publication of the marts.")
     def published_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource,

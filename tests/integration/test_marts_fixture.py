@@ -46,11 +46,11 @@ def _build(directory):
     from dagster import materialize
 
     from pipelines.resources import WarehouseResource
-    from pipelines.transform.assets import dbt_models, dbt_resource
+    from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
     path = fx.build(directory / "warehouse.duckdb")
     result = materialize(
-        [dbt_models],
+        [build_dbt_assets()],
         resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(path=str(path))},
         run_config={"ops": {"dbt_models": {"config": {"reporting_date": REPORTING_DATE.isoformat()}}}},
         raise_on_error=False,

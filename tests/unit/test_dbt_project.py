@@ -9,8 +9,10 @@ from dagster import AssetKey
 
 from pipelines.contracts import load_contracts
 from pipelines.home import DBT_PROJECT_DIR
-from pipelines.transform.assets import dbt_models, dbt_resource
+from pipelines.transform.assets import build_dbt_assets, dbt_resource
 from pipelines.transform.project import MANIFEST_PATH, prepare_dbt_project
+
+dbt_models = build_dbt_assets()
 
 REQUIRED_MARTS = {
     "pipe_segments", "problem_pipes", "district_progress", "plant_influent_monthly", "city_bod5_kpi",

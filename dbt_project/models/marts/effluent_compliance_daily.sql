@@ -7,7 +7,8 @@
   Daily effluent compliance per plant, date and factor from the valid hourly outlet values.
 -#}
 {#- 按日增量（macros/partitions.sql）。Incremental by day: a run rebuilds its days only. -#}
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', tags=['daily'],
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          tags=['daily'], meta={'partition_column': 'date'},
           pre_hook="{{ delete_partition_days('date') }}") }}
 with hourly as (
     select plant_id, data_date, factor, value, is_valid
