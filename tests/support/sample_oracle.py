@@ -4,7 +4,7 @@ An independent, row-by-row reading of every file the generator wrote (csv module
 DuckDB ST_Read for the zipped Shapefile, line splitting for HJ 212) and a small reference
 implementation of the contract rules. It answers: does every row the truth calls invalid fail
 exactly the listed ``(field, rule)``, and does every other row pass every rule? The tests use it;
-``python -m pipelines.sample.verify DIR`` prints the differences for a generated home.
+``python -m tests.support.sample_oracle DIR`` prints the differences for a generated home.
 
 This is deliberately simple Python (slow, obvious); the loader in pipelines/ingest is the fast one.
 """
