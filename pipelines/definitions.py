@@ -1,28 +1,30 @@
 """The one Definitions object of the sewershare code location.
 
-Lineage runs from a bureau's file to an extract: ingest assets ``raw/<feed>`` (one per contract) →
-dbt models (staging → marts; dbt tests as asset checks) → quality checks (GE suites) → publication.
+Lineage runs from a bureau's file to an extract: ingest assets ``raw/<feed>`` (one per contract, with their
+ingestion checks) → dbt models (staging → marts; dbt tests as asset checks) → the marts' great-expectations
+suites (asset checks) → publication. Importing this module builds nothing: Dagster's loader finds ``defs``
+(a lazy ``@definitions`` function) and calls it; ``sewershare run`` calls ``build_definitions(home)``.
 """
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job
+from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, definitions
 
 from pipelines.contracts import load_contracts
 from pipelines.home import DataHome
 from pipelines.ingest.assets import build_ingest_assets
-from pipelines.publish.assets import publish_assets
-from pipelines.quality.checks import build_quality_checks
+from pipelines.publish.assets import build_publish_assets
+from pipelines.quality.checks import build_mart_checks
 from pipelines.resources import HomeResource, WarehouseResource
-from pipelines.transform.assets import dbt_models, dbt_resource
+from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
 MAIN_JOB_NAME = "sewershare_main"
 
 
 def build_definitions(home: DataHome | None = None) -> Definitions:
     home = (home or DataHome.resolve()).ensure()
-    contracts = load_contracts()
-    ingest_assets = build_ingest_assets(contracts)
-    assets = [*ingest_assets, dbt_models, *publish_assets]
+    ingest_assets = build_ingest_assets(load_contracts())
+    dbt_assets = build_dbt_assets()
+    marts = {key.path[-1]: key for key in dbt_assets.keys if key.path[0] == "marts"}
     main_job = define_asset_job(
         MAIN_JOB_NAME, selection=AssetSelection.all(),
         description="全量作业：接入各部门文件 → dbt 构建共享专题库 → 质量关口 → 发布只读库与数据包。"
@@ -34,8 +36,8 @@ def build_definitions(home: DataHome | None = None) -> Definitions:
         description="每日02:00刷新 (daily refresh at 02:00 China time)",
     )
     return Definitions(
-        assets=assets,
-        asset_checks=build_quality_checks(contracts),
+        assets=[*ingest_assets, dbt_assets, *build_publish_assets(marts.values())],
+        asset_checks=build_mart_checks(marts),
         jobs=[main_job],
         schedules=[daily_refresh],
         resources={
@@ -46,4 +48,7 @@ def build_definitions(home: DataHome | None = None) -> Definitions:
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """What ``dagster dev`` / ``make dagster`` load (the data home from ``SEWERSHARE_HOME``)."""
+    return build_definitions()

@@ -1,7 +1,8 @@
 """dbt models as Dagster assets: staging → intermediate → marts, seeds, and dbt tests as asset checks.
 
-Public names for ``pipelines/definitions.py``: ``dbt_models`` (the assets definition) and
-``dbt_resource(home)`` (the ``DbtCliResource`` under the resource key ``dbt``). ``dbt_models`` also
+Public names for ``pipelines/definitions.py``: ``build_dbt_assets()`` (the assets definition, built from the
+manifest it prepares: nothing is parsed at import) and ``dbt_resource(home)`` (the ``DbtCliResource`` under the
+resource key ``dbt``). The dbt assets also
 uses the ``warehouse`` resource (WarehouseResource): its path is passed to dbt as the var
 ``warehouse_path`` and its write lock is held for the whole build, so no other Dagster writer touches
 the DuckDB file while dbt (a subprocess) writes it. No DuckDB connection is open in this process
@@ -18,14 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.home import DBT_PROJECT_DIR, DataHome
 from pipelines.resources import WarehouseResource
-from pipelines.transform.project import DBT_PROJECT, MANIFEST_PATH, dbt_executable, prepare_dbt_project
-
-prepare_dbt_project()
+from pipelines.transform.project import DBT_PROJECT, dbt_executable, prepare_dbt_project
 
 RAW_VIEW_SUFFIX = "_current"
 
@@ -70,15 +69,22 @@ def _warehouse_write_lock(warehouse: WarehouseResource) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-@dbt_assets(manifest=MANIFEST_PATH, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR, name="dbt_models")
-def dbt_models(context: AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
-               warehouse: WarehouseResource):
-    """dbt build (seeds, models, unit and data tests) against the warehouse."""
-    dbt_vars: dict[str, Any] = {"warehouse_path": str(Path(warehouse.path).resolve())}
-    if config.reporting_date:
-        dbt_vars["reporting_date"] = config.reporting_date
-    with _warehouse_write_lock(warehouse):
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+def build_dbt_assets() -> AssetsDefinition:
+    """The dbt project as one multi-asset (seeds, models, and dbt tests as asset checks: a test of severity
+    error is a blocking check). Parses the project first when its manifest is missing or stale."""
+
+    @dbt_assets(manifest=prepare_dbt_project(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
+                name="dbt_models")
+    def dbt_models(context: AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
+                   warehouse: WarehouseResource):
+        """dbt build (seeds, models, unit and data tests) against the warehouse."""
+        dbt_vars: dict[str, Any] = {"warehouse_path": str(Path(warehouse.path).resolve())}
+        if config.reporting_date:
+            dbt_vars["reporting_date"] = config.reporting_date
+        with _warehouse_write_lock(warehouse):
+            yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+
+    return dbt_models
 
 
 def dbt_resource(home: DataHome | None = None) -> DbtCliResource:

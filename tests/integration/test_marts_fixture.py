@@ -46,17 +46,19 @@ def _build(directory):
     from dagster import materialize
 
     from pipelines.resources import WarehouseResource
-    from pipelines.transform.assets import dbt_models, dbt_resource
+    from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
     path = fx.build(directory / "warehouse.duckdb")
     result = materialize(
-        [dbt_models],
+        [build_dbt_assets()],
         resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(path=str(path))},
         run_config={"ops": {"dbt_models": {"config": {"reporting_date": REPORTING_DATE.isoformat()}}}},
         raise_on_error=False,
     )
     return {"success": result.success,
-            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value}
+            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value,
+                        "asset": e.asset_key.to_user_string(),
+                        "failed_rows": getattr(e.metadata.get("dagster_dbt/failed_row_count"), "value", None)}
                        for e in result.get_asset_check_evaluations()]}
 
 

@@ -31,7 +31,7 @@ def sample(tmp_path_factory):
     from pipelines.ingest.loader import ingest_feed
     from pipelines.resources import WarehouseResource
     from pipelines.sample import generate
-    from pipelines.transform.assets import dbt_models, dbt_resource
+    from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
     home = DataHome.resolve(tmp_path_factory.mktemp("sample_home")).ensure()
     truth = generate(home.root, scale=SCALE, seed=42, progress=False)
@@ -43,7 +43,7 @@ def sample(tmp_path_factory):
     finally:
         con.close()
     started = time.perf_counter()
-    result = materialize([dbt_models], raise_on_error=False, resources={
+    result = materialize([build_dbt_assets()], raise_on_error=False, resources={
         "dbt": dbt_resource(home), "warehouse": WarehouseResource(path=str(home.warehouse))})
     seconds = time.perf_counter() - started
     print(f"\ndbt build through Dagster at scale {SCALE}: {seconds:.1f} s")

@@ -51,8 +51,9 @@ def run_main_job(home: DataHome) -> int:
     os.environ["SEWERSHARE_HOME"] = str(home.root)
     defs = build_definitions(home)
     job = defs.resolve_job_def(MAIN_JOB_NAME)
+    instance = _instance(home)
     result = job.execute_in_process(
-        instance=_instance(home), raise_on_error=False,
+        instance=instance, raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
     )
     _print_feed_summary(home, result.run_id)
@@ -76,14 +77,13 @@ def run_main_job(home: DataHome) -> int:
     if result.success and not failed_checks:
         print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}")
         return 0
-    from pipelines.quality import gate_message, write_reports
-    from pipelines.quality.evaluate import reader_for
+    from pipelines.publish.assets import PUBLISHED_KEY
+    from pipelines.quality.status import gate_message, upstream_statuses
 
-    if home.warehouse.exists():
-        write_reports(home, reader_for(str(home.warehouse)))
-    message = gate_message(home)
-    if message:
-        print(message, file=sys.stderr)
+    # what stops publication, as Dagster recorded it (the same reading publication does on its own)
+    blocking = [s for s in upstream_statuses(instance, defs.resolve_asset_graph(), PUBLISHED_KEY) if s.blocks]
+    if blocking:
+        print(gate_message(blocking), file=sys.stderr)
     print("\nsewershare: 运行未通过质量关口或出错，已发布版本保持不变 "
           "(run failed or was blocked; published data stay at the last good version)", file=sys.stderr)
     return 1
