@@ -81,7 +81,8 @@ def check_statuses(instance: DagsterInstance, asset_graph: Any, assets: Iterable
         evaluation = record.evaluation if record else None
         base = {"asset": key.asset_key.to_user_string(), "check_name": key.name, "blocking": bool(spec.blocking)}
         if evaluation is None:
-            out.append(CheckStatus(**base, severity="ERROR", passed=None, description=spec.description or "",
+            out.append(CheckStatus(**base, severity="ERROR" if spec.blocking else "WARN", passed=None,
+                                   description=spec.description or "",
                                    evaluated_at=None, run_id=None))
             continue
         target = evaluation.target_materialization_data
