@@ -147,9 +147,9 @@ def test_checks_ran_and_the_gate_was_open(two_runs):
 
 
 def test_a_broken_warehouse_blocks_publication_and_names_the_check(two_runs, tmp_path):
-    """A value the loader never lets through (a negative pipe length: the contract's range quarantines it), put
-    into raw behind its back, reaches pipe_segments, whose promise (0 < length ≤ 2000 m) fails: Dagster's blocking
-    check stops publication and the run names it."""
+    """The file registry no longer balances (a file's rows_loaded raised behind the loader's back): the loader's
+    own blocking check fails in the next run, Dagster runs nothing downstream, and the run names the check as the
+    Dagster instance recorded it. (A broken mart is stopped by its suite the same way: test_quality_gate.py.)"""
     home, _, _ = two_runs
     broken = tmp_path / "home"
     shutil.copytree(home, broken, symlinks=True)
@@ -158,8 +158,9 @@ def test_a_broken_warehouse_blocks_publication_and_names_the_check(two_runs, tmp
     extracts_before = {p.name: _sha256(p) for p in (broken / "extracts" / "all").glob("*.parquet")}
     con = duck.connect(broken / "warehouse" / "sewershare.duckdb", extensions=())
     try:
-        con.execute("""UPDATE raw.census_pipes SET length_m = -5
-                       WHERE _is_current AND segment_id = (SELECT min(segment_id) FROM raw.census_pipes_current)""")
+        con.execute("""UPDATE audit.file_registry SET rows_loaded = rows_loaded + 1
+                       WHERE file_id = (SELECT min(file_id) FROM audit.file_registry
+                                        WHERE feed = 'drainage_permits' AND status = 'loaded')""")
     finally:
         con.close()
     env = {k: v for k, v in os.environ.items() if k not in ("SEWERSHARE_HOME", "DAGSTER_HOME")}
@@ -167,7 +168,8 @@ def test_a_broken_warehouse_blocks_publication_and_names_the_check(two_runs, tmp
                             capture_output=True, text=True, timeout=1200)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-3000:]
-    assert "check 'ge_suite' on asset 'marts/pipe_segments'" in output and "length_m" in output
+    assert "check 'ingest_accounting' on asset 'raw/drainage_permits'" in output
+    assert "dbt build" not in output  # nothing downstream of a failed blocking check started
     assert _sha256(published) == before
     assert {p.name: _sha256(p) for p in (broken / "extracts" / "all").glob("*.parquet")} == extracts_before
 
