@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         generate(home.root, scale=args.sample_scale, seed=args.sample_seed, progress=True)
     from pipelines.main_job import run_main_job
 
-    return run_main_job(home)
+    return run_main_job(home, full=args.full)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,12 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--force", action="store_true", help="overwrite a non-empty landing folder")
     sample.set_defaults(func=cmd_sample)
 
-    run = sub.add_parser("run", help="run the main job in-process: ingest, dbt, quality gate, publish")
+    run = sub.add_parser("run", help="run what changed in-process (new files, due models): ingest, dbt, "
+                                     "quality gate, publish")
     run.add_argument("--home", default=argparse.SUPPRESS)
     run.add_argument("--sample-scale", type=float, default=0.01,
                      help="scale of the sample generated when landing/ and archive/ are empty")
     run.add_argument("--sample-seed", type=int, default=42)
     run.add_argument("--no-sample", action="store_true", help="never generate the sample")
+    run.add_argument("--full", action="store_true",
+                     help="rebuild every model and re-run every check, not only what changed")
     run.set_defaults(func=cmd_run)
     return parser
 

@@ -63,6 +63,16 @@ class DataHome:
         return self.root / "reports"
 
     @property
+    def dagster(self) -> Path:
+        """DAGSTER_HOME of this data home: the persistent Dagster instance (pipelines/operations/instance.py)."""
+        return self.root / "dagster"
+
+    @property
+    def alerts(self) -> Path:
+        """Alerts of failed runs, in Chinese (pipelines/operations/alerts.py)."""
+        return self.root / "alerts"
+
+    @property
     def sample_truth(self) -> Path:
         return self.root / "sample_truth.json"
 

@@ -1,21 +1,16 @@
-"""Run the main job in-process and print what it did, per feed and per blocking check."""
+"""``sewershare run``: plan the run (what changed since the last one), execute it in-process on the data home's
+persistent Dagster instance, and print what it did: the plan, per feed, per blocking check, delivery freshness
+per bureau. The runs appear in ``make dagster`` like those of the sensors and the schedule."""
 from __future__ import annotations
 
 import os
 import sys
 
-from dagster import AssetCheckSeverity, DagsterInstance
+from dagster import AssetCheckSeverity
 
 from pipelines import duck
 from pipelines.home import DataHome
-
-
-def _instance(home: DataHome) -> DagsterInstance:
-    # Runs are recorded under the data home so `make dagster` shows the same history.
-    dagster_home = home.root / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    return DagsterInstance.get()
+from pipelines.operations.instance import instance_for
 
 
 def _print_feed_summary(home: DataHome, run_id: str) -> None:
@@ -45,18 +40,39 @@ def _print_feed_summary(home: DataHome, run_id: str) -> None:
         print("(没有新文件 no new files)")
 
 
-def run_main_job(home: DataHome) -> int:
+def _print_freshness(result) -> None:
+    from pipelines.ingest.freshness import CHECK_NAME
+
+    late = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME and not e.passed]
+    by_bureau: dict[str, list[str]] = {}
+    for evaluation in late:
+        for bureau in str(evaluation.metadata.get("overdue_bureaus 逾期部门").value).split(", "):
+            by_bureau.setdefault(bureau, []).append(evaluation.asset_key.path[-1])
+    if not by_bureau:
+        print("\n报送及时性 (delivery freshness): 各部门均按时报送 every bureau on time")
+        return
+    print("\n报送及时性 (delivery freshness): 以下部门的数据报送逾期 overdue bureaus")
+    for bureau, feeds in sorted(by_bureau.items()):
+        print(f"  ! {bureau}: {', '.join(sorted(feeds))}")
+
+
+def run_main_job(home: DataHome, *, full: bool = False) -> int:
     from pipelines.definitions import MAIN_JOB_NAME, build_definitions
+    from pipelines.operations.plan import plan_run
 
     os.environ["SEWERSHARE_HOME"] = str(home.root)
+    instance = instance_for(home)
     defs = build_definitions(home)
     job = defs.resolve_job_def(MAIN_JOB_NAME)
-    instance = _instance(home)
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-    )
+    plan = plan_run(defs.resolve_asset_graph(), instance, home, full=full)
+    print(f"sewershare: 本次运行 (this run) — {plan.summary()}；{len(plan.assets)} 个资产 assets, "
+          f"{len(plan.checks)} 项检查 checks")
+    subset = job.get_subset(asset_selection=set(plan.assets), asset_check_selection=set(plan.checks))
+    run_config = {**plan.run_config(), "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    result = subset.execute_in_process(run_config=run_config, instance=instance, tags=plan.tags(),
+                                       raise_on_error=False)
     _print_feed_summary(home, result.run_id)
+    _print_freshness(result)
 
     failed_checks = [
         e for e in result.get_asset_check_evaluations()
@@ -75,8 +91,18 @@ def run_main_job(home: DataHome) -> int:
         print(f"  ✗ step {event.step_key}: {error.message.strip() if error else 'failed'}", file=sys.stderr)
 
     if result.success and not failed_checks:
-        print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}")
+        if plan.empty:
+            print("\nsewershare: 没有需要更新的内容，已发布版本保持不变 (nothing changed; publication unchanged)")
+        else:
+            print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}")
         return 0
+    if not result.success:
+        from pipelines.operations.alerts import alert_resource
+        from pipelines.operations.sensors import failed_run
+
+        alert = alert_resource(home).send(failed_run(instance, result.run_id))
+        if alert:
+            print(f"告警已写入 alert written: {alert}", file=sys.stderr)
     from pipelines.publish.assets import PUBLISHED_KEY
     from pipelines.quality.status import gate_message, upstream_statuses
 

@@ -432,16 +432,20 @@ def prepare(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
 
 
 def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnection, run_id: str,
-                *, strict: bool = True) -> FeedResult:
+                *, strict: bool = True, paths: list[Path] | None = None) -> FeedResult:
     """Load the new landing files of one feed through an open writer connection.
 
+    ``paths``: the landing files to load (default: all of them); either way in delivery order.
     Returns a FeedResult; with ``strict`` (the default) raises IngestError after all files were tried if
     any file failed or would not balance.
     """
     prepare(con, contract)
     with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
         run = _FeedRun(contract, home, con, run_id, Path(work))
-        paths = landing_files(contract, home)
+        if paths is None:
+            paths = landing_files(contract, home)
+        else:
+            paths = sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))
         run.prepare(paths)
         for path in paths:
             run.admit(path)

@@ -45,6 +45,8 @@ def build_publish_assets(mart_keys: Iterable[AssetKey]) -> list[AssetsDefinition
             "发布库 published": MetadataValue.path(str(publication.published)),
             "数据集目录 extracts": MetadataValue.path(str(publication.extracts)),
             "数据集数 datasets": len(publication.manifests),
+            "本次更新 changed": MetadataValue.json(publication.changed),
+            "未变沿用 unchanged": MetadataValue.json(publication.unchanged),
             "行数 rows": MetadataValue.json({m["dataset"]: m["row_count"] for m in publication.manifests}),
             "脱敏列 masked": MetadataValue.json({m["dataset"]: m["masked_columns"]
                                               for m in publication.manifests if m["masked_columns"]}),

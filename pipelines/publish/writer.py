@@ -15,11 +15,18 @@ extracts with manifests under ``extracts/<recipient>/``. Readers never see a par
    connections get the new one), and ``extracts/<recipient>`` — a symbolic link to the current version
    directory — is replaced by a new link the same way. Older versions beyond ``keep`` are removed.
 
+Only changed datasets are rewritten. Each dataset's manifest carries a ``fingerprint``: a hash of its content (the
+rows as the recipient receives them, order-free, computed in DuckDB), its columns, types and descriptions. A
+dataset whose fingerprint equals that of the current version is not written again: its Parquet file is hard-linked
+into the new version and its manifest kept as it was, so its checksum, ``generated_at`` and ``run_id`` still say
+when it last changed.
+
 Any failure before the swap leaves ``published/`` and ``extracts/`` exactly as they were.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -55,6 +62,11 @@ class Publication:
     published: Path
     extracts: Path
     manifests: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)     # datasets kept from the previous version
+
+    @property
+    def changed(self) -> list[str]:
+        return [m["dataset"] for m in self.manifests if m["dataset"] not in self.unchanged]
 
     @property
     def marts(self) -> list[str]:
@@ -82,23 +94,58 @@ def _catalogue(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, str]
     return types, docs
 
 
+def _fingerprint(con: duckdb.DuckDBPyConnection, mart: str, select: str, types: dict[str, str],
+                 doc: MartDoc) -> str:
+    """A hash of what a recipient receives of ``mart``: the rows (an order-free sum of row hashes, in DuckDB),
+    the select list (masking), the columns, types and descriptions."""
+    rows, content = con.execute(f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) "
+                                f"FROM (SELECT {select} FROM marts.\"{mart}\") t").fetchone()
+    described = json.dumps({"select": select, "types": types, "description": doc.description,
+                            "columns": doc.columns}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(f"{rows}|{content}|{described}".encode()).hexdigest()
+
+
+def _current_manifests(link: Path) -> dict[str, dict[str, Any]]:
+    """The manifests of the version ``link`` points at (none when nothing was published yet)."""
+    if not link.is_symlink():
+        return {}
+    found = {}
+    for path in link.resolve().glob("*.manifest.json"):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if (link.resolve() / manifest["file"]).exists():
+            found[manifest["dataset"]] = manifest
+    return found
+
+
 def _write_extracts(con: duckdb.DuckDBPyConnection, version_dir: Path, recipient: Recipient,
-                    marts: list[str] | None) -> tuple[dict[str, dict[str, str]], dict[str, MartDoc],
-                                                      dict[str, list[str]]]:
+                    marts: list[str] | None, previous: dict[str, dict[str, Any]], previous_dir: Path | None
+                    ) -> tuple[dict[str, dict[str, str]], dict[str, MartDoc], dict[str, list[str]], dict[str, str],
+                               set[str]]:
     types, catalogue = _catalogue(con)
     if any(t.upper().startswith("GEOMETRY") for cols in types.values() for t in cols.values()):
         duck.load(con, "spatial")  # the CRS of GEOMETRY('EPSG:4549') is known to the spatial extension
     docs = mart_docs(catalogue)
     chosen = sorted(types) if marts is None else [m for m in marts if m in types]
     masked: dict[str, list[str]] = {}
+    fingerprints: dict[str, str] = {}
+    reused: set[str] = set()
     for mart in chosen:
         columns = list(types[mart])
         select, masked[mart] = select_list(mart, columns, types[mart], recipient,
                                            docs.get(mart, MartDoc()).meta, geometry_crs=STORE_CRS)
+        fingerprints[mart] = _fingerprint(con, mart, select, types[mart], docs.get(mart, MartDoc()))
         target = version_dir / f"{mart}.parquet"
+        before = previous.get(mart)
+        if before is not None and previous_dir is not None and before.get("fingerprint") == fingerprints[mart]:
+            try:
+                os.link(previous_dir / before["file"], target)
+            except OSError:       # another file system: a copy keeps the same bytes
+                shutil.copy2(previous_dir / before["file"], target)
+            reused.add(mart)
+            continue
         con.execute(f"COPY (SELECT {select} FROM marts.\"{mart}\") TO '{target}' "
                     f"(FORMAT parquet, COMPRESSION zstd)")
-    return {m: types[m] for m in chosen}, docs, masked
+    return {m: types[m] for m in chosen}, docs, masked, fingerprints, reused
 
 
 def _leak_scan(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[str]:
@@ -126,17 +173,48 @@ def _leak_scan(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[s
     return leaks
 
 
-QUALITY_STATUS_DDL = """CREATE TABLE meta.quality_status (asset VARCHAR, check_name VARCHAR, severity VARCHAR,
+QUALITY_STATUS_DDL = """CREATE TABLE IF NOT EXISTS meta.quality_status (asset VARCHAR, check_name VARCHAR, severity VARCHAR,
     passed BOOLEAN, description VARCHAR, evaluated_at TIMESTAMPTZ, run_id VARCHAR)"""
 
 
+def _same_verdicts(published: Path, quality_status: list[tuple]) -> bool:
+    """Whether the published copy's ``meta.quality_status`` gives the same verdicts (asset, check, severity, passed,
+    description) as ``quality_status``: when it does, re-evaluated checks alone are no reason for a new copy."""
+    try:
+        con = duck.connect(published, read_only=True, extensions=())
+        try:
+            current = con.execute("SELECT asset, check_name, severity, passed, description "
+                                  "FROM meta.quality_status").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error:  # a copy from before the table existed
+        return False
+    return sorted(current, key=str) == sorted((tuple(r[:5]) for r in quality_status), key=str)
+
+
 def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc], manifests: list[dict],
-                     run_id: str, generated_at: str, quality_status: list[tuple]) -> None:
+                     run_id: str, generated_at: str, quality_status: list[tuple], base: Path | None = None,
+                     unchanged: set[str] = frozenset()) -> None:
+    """Build the published database at ``path``. With ``base`` (the current published file), start from a copy
+    of it and replace only the tables of the datasets not in ``unchanged`` (and drop those no longer published)."""
+    incremental = base is not None and base.exists() and unchanged
+    if incremental:
+        shutil.copyfile(base, path)
     con = duck.connect(path)
     try:
         con.execute("BEGIN TRANSACTION")  # one commit: hundreds of COMMENT statements each committing is slow
-        con.execute("CREATE SCHEMA marts; CREATE SCHEMA meta")
+        if incremental:
+            present = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+                "AND database_name = current_database()").fetchall()}
+            for mart in present - (set(files) & set(unchanged)):
+                con.execute(f"DROP TABLE marts.\"{mart}\"")
+            con.execute("DELETE FROM meta.publication")
+        else:
+            con.execute("CREATE SCHEMA marts; CREATE SCHEMA meta")
         for mart, file in files.items():
+            if incremental and mart in unchanged:
+                continue
             con.execute(f"CREATE TABLE marts.\"{mart}\" AS SELECT * FROM '{file}'")
             built = {r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE marts.\"{mart}\")").fetchall()}
             doc = docs.get(mart, MartDoc())
@@ -146,14 +224,18 @@ def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc
                 if desc:
                     if col in built:  # the dictionary may document a column not built (yet)
                         con.execute(f"COMMENT ON COLUMN marts.\"{mart}\".\"{col}\" IS {_comment(desc)}")
-        con.execute("""CREATE TABLE meta.publication (dataset VARCHAR, row_count BIGINT, sha256 VARCHAR,
-                       run_id VARCHAR, generated_at TIMESTAMPTZ, masked_columns VARCHAR[])""")
+        if not incremental:
+            con.execute("""CREATE TABLE meta.publication (dataset VARCHAR, row_count BIGINT, sha256 VARCHAR,
+                           run_id VARCHAR, generated_at TIMESTAMPTZ, masked_columns VARCHAR[])""")
+            con.execute("COMMENT ON TABLE meta.publication IS '发布记录：每个数据集的行数、校验和与发布批次"
+                        "（未变的数据集保留其最后一次变化时的批次）。Publication record: rows, checksum and the run "
+                        "that last changed each dataset.'")
+        # each dataset's run and time are those of the version that last changed it
         con.executemany("INSERT INTO meta.publication VALUES (?, ?, ?, ?, ?, ?)",
-                        [[m["dataset"], m["row_count"], m["sha256"], run_id, generated_at, m["masked_columns"]]
-                         for m in manifests])
-        con.execute("COMMENT ON TABLE meta.publication IS '发布记录：每个数据集的行数、校验和与发布批次。"
-                    "Publication record: rows, checksum and run of each dataset.'")
-        con.execute(QUALITY_STATUS_DDL)
+                        [[m["dataset"], m["row_count"], m["sha256"], m.get("run_id", run_id),
+                          m.get("generated_at", generated_at), m["masked_columns"]] for m in manifests])
+        con.execute(QUALITY_STATUS_DDL)   # a copy published before the table existed gets it now
+        con.execute("DELETE FROM meta.quality_status")
         if quality_status:
             con.executemany("INSERT INTO meta.quality_status VALUES (?, ?, ?, ?, ?, ?, ?)", quality_status)
         con.execute("COMMENT ON TABLE meta.quality_status IS '质量检查结果：发布时各数据集每项检查的最近一次结果"
@@ -166,7 +248,7 @@ def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc
 
 
 def _manifest(mart: str, file: Path, types: dict[str, str], doc: MartDoc, masked: list[str], rows: int,
-              recipient: Recipient, run_id: str, generated_at: str) -> dict[str, Any]:
+              recipient: Recipient, run_id: str, generated_at: str, fingerprint: str) -> dict[str, Any]:
     geometry = {c: STORE_CRS for c, t in types.items() if t.upper().startswith("GEOMETRY")}
     return {
         "dataset": mart,
@@ -185,6 +267,7 @@ def _manifest(mart: str, file: Path, types: dict[str, str], doc: MartDoc, masked
         "recipient": recipient.name,
         "masked_columns": masked,
         "source": f"warehouse marts.{mart}",
+        "fingerprint": fingerprint,
     }
 
 
@@ -218,9 +301,13 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
     version_dir = versions / f"{recipient.name}-{stamp}"
     version_dir.mkdir(parents=True)
     tmp_db = home.published_dir / f".{home.published.stem}.{stamp}.duckdb"
+    link = home.extracts / recipient.name
+    previous = _current_manifests(link)
+    previous_dir = link.resolve() if previous else None
     try:
         with reader() as con:
-            types, docs, masked = _write_extracts(con, version_dir, recipient, marts)
+            types, docs, masked, fingerprints, reused = _write_extracts(con, version_dir, recipient, marts,
+                                                                        previous, previous_dir)
             files = {m: version_dir / f"{m}.parquet" for m in types}
             leaks = _leak_scan(con, files)
             # Parquet footers hold the row counts: no scan of the data
@@ -232,8 +319,13 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
                                    + "\n- ".join(leaks))
         manifests = []
         for mart, file in files.items():
+            if mart in reused:       # unchanged: the manifest of the version that wrote it, as it was
+                manifests.append(previous[mart])
+                (version_dir / f"{mart}.manifest.json").write_text(
+                    json.dumps(previous[mart], ensure_ascii=False, indent=1), encoding="utf-8")
+                continue
             manifest = _manifest(mart, file, types[mart], docs.get(mart, MartDoc()), masked[mart], rows[mart],
-                                 recipient, run_id, generated_at)
+                                 recipient, run_id, generated_at, fingerprints[mart])
             (version_dir / f"{mart}.manifest.json").write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             manifests.append(manifest)
@@ -241,8 +333,16 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
             {"recipient": recipient.name, "run_id": run_id, "generated_at": generated_at,
              "datasets": {m["dataset"]: f"{m['dataset']}.manifest.json" for m in manifests}},
             ensure_ascii=False, indent=1), encoding="utf-8")
+        if reused == set(files) and set(files) == set(previous) and \
+                (recipient.name != ALL.name or (home.published.exists()
+                                                and _same_verdicts(home.published, quality_status or []))):
+            # nothing changed, the checks' verdicts neither: the current version stays, nothing is swapped
+            shutil.rmtree(version_dir, ignore_errors=True)
+            return Publication(run_id=run_id, generated_at=generated_at, published=home.published, extracts=link,
+                               manifests=manifests, unchanged=sorted(reused))
         if recipient.name == ALL.name:
-            _build_published(tmp_db, files, docs, manifests, run_id, generated_at, quality_status or [])
+            _build_published(tmp_db, files, docs, manifests, run_id, generated_at, quality_status or [],
+                             base=home.published if previous else None, unchanged=reused)
     except BaseException:
         shutil.rmtree(version_dir, ignore_errors=True)
         for leftover in (tmp_db, tmp_db.with_name(tmp_db.name + ".wal")):
@@ -250,11 +350,10 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
         raise
     if recipient.name == ALL.name:
         os.replace(tmp_db, home.published)
-    link = home.extracts / recipient.name
     _swap_link(link, version_dir)
     _prune(versions, recipient.name, {version_dir.name}, keep)
     return Publication(run_id=run_id, generated_at=generated_at, published=home.published, extracts=link,
-                       manifests=manifests)
+                       manifests=manifests, unchanged=sorted(reused))
 
 
 def verify_extracts(directory: Path) -> list[str]:

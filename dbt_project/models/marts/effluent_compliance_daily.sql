@@ -6,10 +6,14 @@
   exceeded = daily_mean > limit_mg_l（超过限值为超标，等于限值不超标）。
   Daily effluent compliance per plant, date and factor from the valid hourly outlet values.
 -#}
+{#- 按日增量（macros/partitions.sql）。Incremental by day: a run rebuilds its days only. -#}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', tags=['daily'],
+          pre_hook="{{ delete_partition_days('date') }}") }}
 with hourly as (
     select plant_id, data_date, factor, value, is_valid
     from {{ ref('int_plant_hourly_values') }}
     where point = 'outlet' and factor in ('cod', 'nh3n', 'tn', 'tp')
+    {%- if is_incremental() %} and {{ partition_filter('data_date') }}{% endif %}
 ),
 
 daily as (
