@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         print(f"sewershare: landing 为空，生成内置样例数据 (scale={args.sample_scale}, seed={args.sample_seed})")
         generate(home.root, scale=args.sample_scale, seed=args.sample_seed, progress=True)
-    from pipelines.runner import run_main_job
+    from pipelines.main_job import run_main_job
 
     return run_main_job(home, full=args.full)
 

@@ -1,4 +1,9 @@
-"""Load the feed contracts of ``sources/*.yml`` (see sources/README.md for the keys)."""
+"""Load the feed contracts of ``sources/*.yml`` (see sources/README.md for the keys).
+
+The contracts are the one statement of the feeds: the feed list (``FEEDS``), the ingestion assets, the loader's
+rules and the dbt sources (``python -m pipelines.transform.sources``) are derived from them. Files whose name
+starts with ``_`` (``_defaults.yml``) are not feeds.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,10 +15,9 @@ import yaml
 
 from pipelines.home import SOURCES_DIR
 
-FEEDS = (
-    "census_pipes", "census_manholes", "inspections", "misconnections", "drainage_permits",
-    "discharge_permits", "plants", "plant_online", "plant_lab", "enforcement", "upgrade_projects",
-)
+# A delivery is overdue when nothing arrived for this many days: the cadence plus a margin for the bureau's
+# own reporting delay (a monthly report is due some days into the next month).
+OVERDUE_AFTER_DAYS = {"daily": 2, "weekly": 10, "monthly": 45, "quarterly": 120, "yearly": 400}
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class Contract:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def overdue_after_days(self) -> int:
+        return OVERDUE_AFTER_DAYS[self.cadence]
+
 
 def _column(raw: dict[str, Any]) -> Column:
     raw = dict(raw)
@@ -101,6 +109,20 @@ def load_contract(path: Path) -> Contract:
 def load_contracts(sources_dir: Path = SOURCES_DIR) -> dict[str, Contract]:
     contracts = {}
     for path in sorted(sources_dir.glob("*.yml")):
+        if path.name.startswith("_"):
+            continue
         contract = load_contract(path)
         contracts[contract.feed] = contract
     return contracts
+
+
+def feeds(sources_dir: Path = SOURCES_DIR) -> tuple[str, ...]:
+    """The feed names, one per contract."""
+    return tuple(load_contracts(sources_dir))
+
+
+def __getattr__(name: str) -> Any:
+    # ``FEEDS`` is read from sources/ when first asked for, so importing this module reads no file
+    if name == "FEEDS":
+        return feeds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,18 @@
 """The one Definitions object of the sewershare code location.
 
-Lineage runs from a bureau's file to an extract: ingest assets ``raw/<feed>`` (one per contract; the time-series
-feeds daily partitioned) → dbt models (staging → marts; dbt tests as asset checks) → quality checks (GE suites)
-→ publication. Runs start from a landing sensor per feed, the daily schedule, or ``sewershare run``; each selects
-only what changed (``pipelines/operations/plan.py``). Runs execute in one process: warehouse writers take turns
-anyway (the ``warehouse`` pool), and a process per step would cost more than most steps.
+Lineage runs from a bureau's file to an extract: ingest assets ``raw/<feed>`` (one per contract, with their
+ingestion checks; the time-series feeds daily partitioned) → dbt models (staging → marts; dbt tests as asset
+checks) → the marts' great-expectations suites (asset checks) → publication. Runs start from a landing sensor per
+feed, the daily schedule, or ``sewershare run``; each selects only what changed (``pipelines/operations/plan.py``).
+Runs execute in one process: warehouse writers take turns anyway (the ``warehouse`` pool), and a process per step
+would cost more than most steps.
+
+Importing this module builds nothing: Dagster's loader finds ``defs`` (a lazy ``@definitions`` function) and calls
+it; ``sewershare run`` calls ``build_definitions(home)``.
 """
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, define_asset_job, definitions, in_process_executor
 
 from pipelines.contracts import load_contracts
 from pipelines.home import DataHome
@@ -18,8 +22,8 @@ from pipelines.ingest.sensors import build_landing_sensors
 from pipelines.operations.alerts import alert_resource
 from pipelines.operations.schedules import build_daily_schedule
 from pipelines.operations.sensors import build_run_failure_sensor
-from pipelines.publish.assets import publish_assets
-from pipelines.quality.checks import build_quality_checks
+from pipelines.publish.assets import build_publish_assets
+from pipelines.quality.checks import build_mart_checks
 from pipelines.resources import HomeResource, WarehouseResource
 from pipelines.transform.assets import build_dbt_assets, dbt_resource
 
@@ -29,7 +33,8 @@ MAIN_JOB_NAME = "sewershare_main"
 def build_definitions(home: DataHome | None = None) -> Definitions:
     home = (home or DataHome.resolve()).ensure()
     contracts = load_contracts()
-    assets = [*build_ingest_assets(contracts), build_dbt_assets(), *publish_assets]
+    dbt_assets = build_dbt_assets()
+    marts = {key.path[-1]: key for key in dbt_assets.keys if key.path[0] == "marts"}
     main_job = define_asset_job(
         MAIN_JOB_NAME, selection=AssetSelection.all(),
         description="全量作业：接入各部门文件 → dbt 构建共享专题库 → 质量关口 → 发布只读库与数据包。"
@@ -37,8 +42,8 @@ def build_definitions(home: DataHome | None = None) -> Definitions:
                     " Ingest, build the marts, run the gate, publish; runs select what changed.",
     )
     return Definitions(
-        assets=assets,
-        asset_checks=[*build_quality_checks(contracts), build_freshness_checks(contracts)],
+        assets=[*build_ingest_assets(contracts), dbt_assets, *build_publish_assets(marts.values())],
+        asset_checks=[*build_mart_checks(marts), build_freshness_checks(contracts)],
         jobs=[main_job],
         schedules=[build_daily_schedule(MAIN_JOB_NAME)],
         sensors=[*build_landing_sensors(contracts, MAIN_JOB_NAME), build_run_failure_sensor()],
@@ -52,4 +57,7 @@ def build_definitions(home: DataHome | None = None) -> Definitions:
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    """What ``dagster dev`` / ``make dagster`` load (the data home from ``SEWERSHARE_HOME``)."""
+    return build_definitions()

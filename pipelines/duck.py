@@ -27,10 +27,16 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
             extensions: tuple[str, ...] = EXTENSIONS) -> duckdb.DuckDBPyConnection:
     """Open a connection with the extensions loaded; ``path=None`` is in-memory."""
     con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+    load(con, *extensions)
+    return con
+
+
+def load(con: duckdb.DuckDBPyConnection, *extensions: str) -> None:
+    """Load extensions into an open connection (a connection opened with ``extensions=()`` that turns out
+    to need spatial, say), installing them from the pinned wheels the first time."""
     for name in extensions:
         try:
             con.execute(f"LOAD {name}")
         except duckdb.Error:
             duckdb_extensions.import_extension(name, con=con)
             con.execute(f"LOAD {name}")
-    return con

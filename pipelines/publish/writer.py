@@ -8,7 +8,9 @@ extracts with manifests under ``extracts/<recipient>/``. Readers never see a par
    extract (leak scan, in DuckDB).
 3. The published database is built from those Parquet files into ``published/.sewershare.<stamp>.duckdb`` (so the
    copy and the extracts are the same data), with ``COMMENT ON`` every table and column, and a
-   ``meta.publication`` table (the warehouse connection is closed by then); the connection is closed (checkpointed: no WAL beside it).
+   ``meta.publication`` table and ``meta.quality_status`` (the latest result of each check on the published marts,
+   as Dagster recorded it: what the sharing portal and the report show beside each dataset) (the warehouse
+   connection is closed by then); the connection is closed (checkpointed: no WAL beside it).
 4. Swap: ``os.replace`` puts the new database file in place (analysts holding the old file keep reading it; new
    connections get the new one), and ``extracts/<recipient>`` — a symbolic link to the current version
    directory — is replaced by a new link the same way. Older versions beyond ``keep`` are removed.
@@ -43,7 +45,6 @@ from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
 from pipelines.publish.docs import MartDoc, mart_docs
 from pipelines.publish.policy import ALL, PERSONAL_VALUES_SQL, Recipient, select_list
-from pipelines.quality.runner import ensure_spatial
 
 Reader = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 STORE_CRS = load_contracts()["census_pipes"].store_crs or "EPSG:4549"
@@ -122,7 +123,7 @@ def _write_extracts(con: duckdb.DuckDBPyConnection, version_dir: Path, recipient
                                set[str]]:
     types, catalogue = _catalogue(con)
     if any(t.upper().startswith("GEOMETRY") for cols in types.values() for t in cols.values()):
-        ensure_spatial(con)  # the CRS of GEOMETRY('EPSG:4549') is known to the spatial extension
+        duck.load(con, "spatial")  # the CRS of GEOMETRY('EPSG:4549') is known to the spatial extension
     docs = mart_docs(catalogue)
     chosen = sorted(types) if marts is None else [m for m in marts if m in types]
     masked: dict[str, list[str]] = {}
@@ -172,8 +173,27 @@ def _leak_scan(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[s
     return leaks
 
 
+QUALITY_STATUS_DDL = """CREATE TABLE IF NOT EXISTS meta.quality_status (asset VARCHAR, check_name VARCHAR, severity VARCHAR,
+    passed BOOLEAN, description VARCHAR, evaluated_at TIMESTAMPTZ, run_id VARCHAR)"""
+
+
+def _same_verdicts(published: Path, quality_status: list[tuple]) -> bool:
+    """Whether the published copy's ``meta.quality_status`` gives the same verdicts (asset, check, severity, passed,
+    description) as ``quality_status``: when it does, re-evaluated checks alone are no reason for a new copy."""
+    try:
+        con = duck.connect(published, read_only=True, extensions=())
+        try:
+            current = con.execute("SELECT asset, check_name, severity, passed, description "
+                                  "FROM meta.quality_status").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error:  # a copy from before the table existed
+        return False
+    return sorted(current, key=str) == sorted((tuple(r[:5]) for r in quality_status), key=str)
+
+
 def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc], manifests: list[dict],
-                     run_id: str, generated_at: str, base: Path | None = None,
+                     run_id: str, generated_at: str, quality_status: list[tuple], base: Path | None = None,
                      unchanged: set[str] = frozenset()) -> None:
     """Build the published database at ``path``. With ``base`` (the current published file), start from a copy
     of it and replace only the tables of the datasets not in ``unchanged`` (and drop those no longer published)."""
@@ -214,6 +234,13 @@ def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc
         con.executemany("INSERT INTO meta.publication VALUES (?, ?, ?, ?, ?, ?)",
                         [[m["dataset"], m["row_count"], m["sha256"], m.get("run_id", run_id),
                           m.get("generated_at", generated_at), m["masked_columns"]] for m in manifests])
+        con.execute(QUALITY_STATUS_DDL)   # a copy published before the table existed gets it now
+        con.execute("DELETE FROM meta.quality_status")
+        if quality_status:
+            con.executemany("INSERT INTO meta.quality_status VALUES (?, ?, ?, ?, ?, ?, ?)", quality_status)
+        con.execute("COMMENT ON TABLE meta.quality_status IS '质量检查结果：发布时各数据集每项检查的最近一次结果"
+                    "（passed 为空表示从未执行；severity 为 ERROR 的阻断发布，WARN 仅提示）。"
+                    "Latest result of each check on the published datasets at publication.'")
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
@@ -261,8 +288,10 @@ def _prune(versions: Path, prefix: str, keep_names: set[str], keep: int) -> None
 
 
 def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipient: Recipient = ALL,
-            marts: list[str] | None = None, keep: int = 3) -> Publication:
-    """Write a new version of the published copy and of ``extracts/<recipient>`` and swap both in."""
+            marts: list[str] | None = None, keep: int = 3,
+            quality_status: list[tuple] | None = None) -> Publication:
+    """Write a new version of the published copy and of ``extracts/<recipient>`` and swap both in.
+    ``quality_status``: rows of ``meta.quality_status`` (``pipelines.quality.status.STATUS_COLUMNS``)."""
     home.ensure()
     run_id = run_id or uuid.uuid4().hex
     now = dt.datetime.now(dt.timezone.utc)
@@ -305,13 +334,14 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
              "datasets": {m["dataset"]: f"{m['dataset']}.manifest.json" for m in manifests}},
             ensure_ascii=False, indent=1), encoding="utf-8")
         if reused == set(files) and set(files) == set(previous) and \
-                (recipient.name != ALL.name or home.published.exists()):
-            # nothing changed: the current version stays, nothing is swapped
+                (recipient.name != ALL.name or (home.published.exists()
+                                                and _same_verdicts(home.published, quality_status or []))):
+            # nothing changed, the checks' verdicts neither: the current version stays, nothing is swapped
             shutil.rmtree(version_dir, ignore_errors=True)
             return Publication(run_id=run_id, generated_at=generated_at, published=home.published, extracts=link,
                                manifests=manifests, unchanged=sorted(reused))
         if recipient.name == ALL.name:
-            _build_published(tmp_db, files, docs, manifests, run_id, generated_at,
+            _build_published(tmp_db, files, docs, manifests, run_id, generated_at, quality_status or [],
                              base=home.published if previous else None, unchanged=reused)
     except BaseException:
         shutil.rmtree(version_dir, ignore_errors=True)

@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: staging → intermediate → marts, seeds, and dbt tests as asset checks.
 
-Public names for ``pipelines/definitions.py``: ``build_dbt_assets()`` (the assets definition ``dbt_models``) and
+Public names for ``pipelines/definitions.py``: ``build_dbt_assets()`` (the assets definition ``dbt_models``, built
+from the manifest it prepares: nothing is parsed at import; a dbt test of severity error is a blocking check) and
 ``dbt_resource(home)`` (the ``DbtCliResource`` under the resource key ``dbt``). ``dbt_models`` also
 uses the ``warehouse`` resource (WarehouseResource): its path is passed to dbt as the var
 ``warehouse_path`` and its write lock is held for the whole build, so no other Dagster writer touches

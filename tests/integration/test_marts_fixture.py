@@ -56,7 +56,9 @@ def _build(directory):
         raise_on_error=False,
     )
     return {"success": result.success,
-            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value}
+            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value,
+                        "asset": e.asset_key.to_user_string(),
+                        "failed_rows": getattr(e.metadata.get("dagster_dbt/failed_row_count"), "value", None)}
                        for e in result.get_asset_check_evaluations()]}
 
 

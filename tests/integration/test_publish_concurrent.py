@@ -16,7 +16,7 @@ import time
 
 from pipelines.home import REPO_ROOT, DataHome
 from pipelines.publish.writer import publish
-from pipelines.quality.evaluate import reader_for
+from pipelines.resources import WarehouseResource
 from test_quality_support import fixture_warehouse  # noqa: F401  (fixture)
 
 READER = textwrap.dedent("""
@@ -48,7 +48,7 @@ REBUILDER = textwrap.dedent("""
     from pipelines import duck
     from pipelines.home import DataHome
     from pipelines.publish.writer import publish
-    from pipelines.quality.evaluate import reader_for
+    from pipelines.resources import WarehouseResource
     home = DataHome.resolve(sys.argv[1])
     for i in range(int(sys.argv[2])):
         con = duck.connect(home.warehouse)  # the warehouse's one writer, as dbt would be
@@ -57,14 +57,14 @@ REBUILDER = textwrap.dedent("""
                         "SELECT * REPLACE (plants_total + 1 AS plants_total) FROM marts.city_bod5_kpi")
         finally:
             con.close()
-        publish(home, reader_for(home.warehouse), run_id=f"rebuild-{i}")
+        publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id=f"rebuild-{i}")
 """)
 
 
 def test_readers_never_meet_a_lock_while_the_warehouse_is_rebuilt_and_republished(tmp_path, fixture_warehouse):
     home = DataHome(tmp_path / "home").ensure()
     shutil.copy(fixture_warehouse, home.warehouse)
-    publish(home, reader_for(home.warehouse), run_id="initial")
+    publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id="initial")
     stop, out = tmp_path / "stop", tmp_path / "reader.json"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     reader = subprocess.Popen([sys.executable, "-c", READER, str(home.published), str(stop), str(out)],

@@ -14,7 +14,7 @@ from pipelines import duck
 from pipelines.home import DataHome
 from pipelines.publish.docs import from_yaml
 from pipelines.publish.writer import PersonalDataLeak, publish, verify_extracts
-from pipelines.quality.evaluate import reader_for
+from pipelines.resources import WarehouseResource
 from test_quality_support import execute, fixture_warehouse, mart_names  # noqa: F401  (fixture)
 
 
@@ -36,7 +36,7 @@ def _query(path, sql):
 def test_every_manifest_verifies_and_describes_its_dataset(home):
     execute(home.warehouse, "COMMENT ON COLUMN marts.city_bod5_kpi.capacity_share_pct IS "
                             "'BOD5>100 mg/L 的城市污水处理厂设计规模占比（%）。share of capacity'")
-    publication = publish(home, reader_for(home.warehouse), run_id="run-A")
+    publication = publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id="run-A")
     extracts = home.extracts / "all"
     assert verify_extracts(extracts) == []
     marts = mart_names(home.warehouse)
@@ -66,7 +66,7 @@ def test_every_manifest_verifies_and_describes_its_dataset(home):
 
 def test_personal_fields_are_masked_in_extracts_and_published_copy(home):
     execute(home.warehouse, "UPDATE marts.discharger_profile SET holder_is_individual = true WHERE name = '丙餐饮'")
-    publication = publish(home, reader_for(home.warehouse), run_id="run-B")
+    publication = publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id="run-B")
     manifest = next(m for m in publication.manifests if m["dataset"] == "discharger_profile")
     assert manifest["masked_columns"] == ["name"]
     names = {r[0] for r in _query(home.published, "SELECT name FROM marts.discharger_profile")}
@@ -86,29 +86,29 @@ def _state(home):
 
 
 def test_a_leak_is_refused_and_the_last_good_version_stays(home):
-    publish(home, reader_for(home.warehouse), run_id="good")
+    publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id="good")
     before = _state(home)
     # an enforcement officer's name (raw.enforcement.officer_names) finds its way into a mart
     execute(home.warehouse, "UPDATE marts.project_portfolio SET project_name = '张三' WHERE project_id = 'PJ-001'")
     with pytest.raises(PersonalDataLeak, match="project_portfolio.project_name"):
-        publish(home, reader_for(home.warehouse), run_id="leaky")
+        publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id="leaky")
     assert _state(home) == before
     assert not [p for p in home.published_dir.iterdir() if p.name != "sewershare.duckdb"]
 
 
 def test_a_failure_while_writing_leaves_the_last_good_version(home):
-    publish(home, reader_for(home.warehouse), run_id="good")
+    publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id="good")
     before = _state(home)
     execute(home.warehouse, "CREATE VIEW marts.zz_broken AS SELECT CAST(v AS INTEGER) AS n FROM (VALUES ('x')) t(v)")
     with pytest.raises(Exception, match="Conversion"):
-        publish(home, reader_for(home.warehouse), run_id="broken")
+        publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id="broken")
     assert _state(home) == before
     assert verify_extracts(home.extracts / "all") == []
 
 
 def test_old_versions_are_pruned(home):
     for i in range(3):
-        publish(home, reader_for(home.warehouse), run_id=f"run-{i}", keep=2)
+        publish(home, WarehouseResource(path=str(home.warehouse)).reader, run_id=f"run-{i}", keep=2)
     versions = sorted(p.name for p in (home.extracts / ".versions").iterdir())
     assert len(versions) == 2 and os.readlink(home.extracts / "all").endswith(versions[-1])
     assert versions[-1].endswith("run-2")

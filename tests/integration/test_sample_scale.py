@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sample import verify
+from tests.support import sample_oracle as verify
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = """

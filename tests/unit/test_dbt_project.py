@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
 from dagster import AssetKey
 
 from pipelines.contracts import load_contracts
@@ -21,12 +22,17 @@ REQUIRED_MARTS = {
 }
 
 
+@pytest.fixture(scope="module")
+def dbt_models():
+    return build_dbt_assets()
+
+
 def _manifest() -> dict:
     prepare_dbt_project()
     return json.loads(MANIFEST_PATH.read_text())
 
 
-def test_every_feed_is_a_source_mapped_onto_its_ingestion_asset():
+def test_every_feed_is_a_source_mapped_onto_its_ingestion_asset(dbt_models):
     feeds = set(load_contracts())
     upstream = {dep.asset_key for spec in dbt_models.specs for dep in spec.deps}
     raw_keys = {key for key in upstream if key.path[0] == "raw"}
@@ -35,7 +41,7 @@ def test_every_feed_is_a_source_mapped_onto_its_ingestion_asset():
     assert not any(spec.key.path[0] == "raw" for spec in dbt_models.specs)
 
 
-def test_marts_are_assets_in_schema_marts_downstream_of_staging():
+def test_marts_are_assets_in_schema_marts_downstream_of_staging(dbt_models):
     keys = {spec.key for spec in dbt_models.specs}
     assert {AssetKey(["marts", name]) for name in REQUIRED_MARTS} <= keys
     staging = {k for k in keys if k.path[0] == "staging"}
@@ -44,14 +50,18 @@ def test_marts_are_assets_in_schema_marts_downstream_of_staging():
     assert AssetKey(["intermediate", "int_segment_inspections_scored"]) in deps[AssetKey(["intermediate", "int_segment_condition"])]
 
 
-def test_dbt_tests_surface_as_asset_checks():
+def test_dbt_tests_surface_as_asset_checks(dbt_models):
     manifest = _manifest()
-    data_tests = [n for n in manifest["nodes"].values()
-                  if n["resource_type"] == "test" and n.get("attached_node")]
-    checks = list(dbt_models.check_specs)
-    assert len(checks) == len(data_tests)
-    assert any(c.asset_key == AssetKey(["marts", "pipe_segments"]) and c.name.startswith("unique_pipe_segments")
-               for c in checks)
+    tests = {n["name"] for n in manifest["nodes"].values()
+             if n["resource_type"] == "test" and (n.get("attached_node")
+                                                  or n["original_file_path"].startswith("tests/relational/"))}
+    checks = {c.name: c for c in dbt_models.check_specs}
+    assert set(checks) == tests
+    assert checks["district_progress_city_row_is_the_sum"].asset_key == AssetKey(["marts", "district_progress"])
+    assert checks["district_progress_city_row_is_the_sum"].blocking  # severity error
+    assert not checks["network_manholes_on_cycles"].blocking  # severity warn
+    assert any(c.asset_key == AssetKey(["marts", "problem_pipes"]) and c.name.startswith("relationships_problem_pipes")
+               for c in checks.values())
 
 
 def test_every_model_and_seed_is_documented():

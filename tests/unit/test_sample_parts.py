@@ -8,7 +8,8 @@ import pytest
 from pipelines.hj212 import crc_hj212, frame
 from pipelines.identifiers import is_valid_credit_code
 from pipelines.sample import calibration as cal
-from pipelines.sample import mess, network, verify
+from pipelines.sample import mess, network
+from tests.support import sample_oracle as verify
 from pipelines.sample.common import credit_code
 from pipelines.sample.places import DISTRICTS
 from pipelines.sample.plants import HEX4, _lines, _spoil_packet

@@ -1,0 +1,7 @@
+{#- 汇水区质量表的厂站须存在于污水处理厂名录（共享数据集之间的引用；ERROR：数据集是我们建的，不一致即不发布）。
+    sewershed_quality.plant_id exists in stg_plants__registry.plant_id (a reference between what we build; ERROR blocks publication). -#}
+{{ config(severity='error', meta={'dagster': {'ref': {'name': 'sewershed_quality'}}, 'description': '汇水区质量表的厂站须存在于污水处理厂名录。Plants exist in the registry.'}) }}
+select distinct m.plant_id
+from {{ ref('sewershed_quality') }} as m
+where m.plant_id is not null
+  and m.plant_id not in (select plant_id from {{ ref('stg_plants__registry') }} where plant_id is not null)

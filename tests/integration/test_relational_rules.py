@@ -1,0 +1,45 @@
+"""Relational rules live in dbt tests beside their models (dbt_project/tests/relational/ and the YAML
+``relationships``), and reach Dagster as asset checks: WARN for what a bureau's file may lack (references to
+another feed, the network's consistency, permit validity), ERROR — blocking — for consistency between the marts
+we build.
+
+The fixture's deliberate anomalies (tests/fixtures/raw_warehouse.py) are counted by hand below; the build is the
+one test_marts_fixture makes through Dagster (dagster-dbt ``dbt build``).
+"""
+from __future__ import annotations
+
+from test_marts_fixture import built  # noqa: F401  (fixture)
+
+
+def _checks(built) -> dict[str, dict]:  # noqa: F811
+    return {c["name"]: c for c in built[1]["checks"]}
+
+
+def test_the_fixtures_anomalies_are_warnings_of_the_dbt_tests_meant_to_find_them(built):  # noqa: F811
+    checks = _checks(built)
+    # network: C1→C2→C3→C1 and B1⇄B2 are the two cycles, five manholes on them; JJ-ISO touches no pipe;
+    # JJ-S3 is drawn against the flow (its end invert 3.0 m lies above its start 2.6 m)
+    expected = {
+        ("network_manholes_on_cycles", "intermediate/int_network_cycles"): 5,
+        ("network_isolated_manholes", "marts/network_anomalies"): 1,
+        ("network_segments_drawn_against_the_flow", "intermediate/int_network_edges"): 1,
+    }
+    for (name, asset), rows in expected.items():
+        check = checks[name]
+        assert (check["asset"], check["passed"], check["severity"], check["failed_rows"]) == (asset, False, "WARN", rows)
+    # orphan references a bureau's file may carry: reported, not blocking
+    for name in ("relationships_stg_permits__drainage_connection_manhole_id__manhole_id__ref_stg_census__manholes_",
+                 "relationships_stg_inspections__defects_segment_id__segment_id__ref_stg_census__pipes_",
+                 "projects_cite_census_segments"):
+        assert not checks[name]["passed"] and checks[name]["severity"] == "WARN", name
+
+
+def test_consistency_between_marts_is_an_error_and_holds_on_the_fixture(built):  # noqa: F811
+    checks = _checks(built)
+    for name, asset in (("district_progress_city_row_is_the_sum", "marts/district_progress"),
+                        ("capacity_screening_cites_pipe_segments", "marts/capacity_screening"),
+                        ("effluent_compliance_daily_cites_registered_plants", "marts/effluent_compliance_daily"),
+                        ("plant_influent_monthly_cites_registered_plants", "marts/plant_influent_monthly"),
+                        ("sewershed_quality_cites_registered_plants", "marts/sewershed_quality"),
+                        ("discharger_profile_cites_registered_plants", "marts/discharger_profile")):
+        assert (checks[name]["asset"], checks[name]["severity"], checks[name]["passed"]) == (asset, "ERROR", True)
