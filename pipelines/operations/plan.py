@@ -121,6 +121,9 @@ def plan_run(asset_graph: BaseAssetGraph, instance: DagsterInstance, home: DataH
     plan = RunPlan(files={feed: list(paths) for feed, paths in files.items() if paths})
     for feed, paths in plan.files.items():
         plan.roots[raw_key(feed)] = f"{len(paths)} 个新文件 new files"
+    if full:       # every feed too: its ingestion checks re-run even without a new file
+        for feed in contracts:
+            plan.roots.setdefault(raw_key(feed), "全量重建 full rebuild")
 
     today = today or _today()
     every = list(asset_graph.materializable_asset_keys)
@@ -156,13 +159,13 @@ def plan_run(asset_graph: BaseAssetGraph, instance: DagsterInstance, home: DataH
     plan.checks = frozenset(checks) | {freshness_check_key(feed) for feed in contracts}
 
     # A run over daily-partitioned feeds covers the days of their files.
-    partitioned = [feed for feed in plan.files if is_partitioned(contracts[feed]) and raw_key(feed) in plan.assets]
+    partitioned = [feed for feed in contracts if is_partitioned(contracts[feed]) and raw_key(feed) in plan.assets]
     if partitioned:
         days: set[dt.date] = set()
         for feed in partitioned:
-            for found in scan_days(contracts[feed], plan.files[feed]).values():
+            for found in scan_days(contracts[feed], plan.files.get(feed, [])).values():
                 days |= found
-        # Files without a loadable row still need a run to quarantine or reject them: today's partition.
+        # Files without a loadable row (or, with --full, no file) still need a run of the feed: today's partition.
         plan.partitions = key_range(days) or PartitionKeyRange(DAILY.get_last_partition_key(),
                                                                DAILY.get_last_partition_key())
     return plan

@@ -26,6 +26,8 @@ def failed_run(instance: DagsterInstance, run_id: str) -> FailedRun:
     for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
         event = record.dagster_event
         error = event.step_failure_data.error if event and event.step_failure_data else None
+        while error is not None and error.cause is not None:   # Dagster's wrapper first, the cause last
+            error = error.cause
         message = (error.message.strip().splitlines() or [""])[0] if error else "failed"
         steps.append((event.step_key if event else "?", message[:300]))
     return FailedRun(run_id=run_id, job_name=run.job_name if run else "?", failed_steps=steps,

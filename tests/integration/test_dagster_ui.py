@@ -110,8 +110,8 @@ def test_the_sensors_and_the_schedule_are_on(ui):
 
         def states() -> dict[str, bool] | None:
             # each row: the selection box first, the on/off switch last
-            found = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('a[href*="/sensors/"],
-                a[href*="/schedules/"]')].map(a => {
+            found = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+                'a[href*="/sensors/"], a[href*="/schedules/"]')].map(a => {
                     let row = a; while (row && row.querySelectorAll('input[type=checkbox]').length < 2)
                         row = row.parentElement;
                     const boxes = row ? row.querySelectorAll('input[type=checkbox]') : [];

@@ -86,7 +86,8 @@ def test_daily_feeds_are_partitioned_by_day(operated):
 def test_the_incremental_models_equal_a_build_from_scratch(operated, tmp_path):
     """The incremental tables after the new day must hold exactly what a full rebuild of the same raw data
     gives (dbt --full-refresh on a copy of the warehouse)."""
-    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse = tmp_path / "scratch" / "sewershare.duckdb"     # the file's stem is dbt's catalog name
+    warehouse.parent.mkdir()
     shutil.copyfile(operated.root / "warehouse" / "sewershare.duckdb", warehouse)
     dbt = str(Path(sys.executable).with_name("dbt"))
     done = subprocess.run(

@@ -142,7 +142,7 @@ def test_daily_schedule_rebuilds_what_the_reporting_date_makes_due(home, instanc
     data_home, defs = home
     schedule = defs.get_schedule_def("daily_refresh")
     resources = {"home": HomeResource(root=str(data_home.root))}
-    last_run = max(r.start_time for r in instance.get_runs() if r.start_time)
+    last_run = max(r.start_time for r in instance.get_run_records() if r.start_time)
     same_day = dt.datetime.fromtimestamp(last_run, CHINA).replace(hour=23, minute=59)
     next_morning = (same_day + dt.timedelta(days=1)).replace(hour=2, minute=0)
 
