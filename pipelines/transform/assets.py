@@ -172,7 +172,10 @@ def build_dbt_assets() -> AssetsDefinition:
             days = rebuild.days()
         else:
             days = (None, None)
-        args = ["build", "--vars", json.dumps(dbt_vars)]
+        # --no-write-json: dagster-dbt reads dbt's events from its output, not the run's artifacts; writing the
+        # manifest and run results costs a second or more of CPU per run (the project's manifest.json is
+        # ``prepare_dbt_project()``'s, in dbt_project/target/).
+        args = ["--no-write-json", "build", "--vars", json.dumps(dbt_vars)]
         if config.full_refresh:
             args.append("--full-refresh")
         with _warehouse_write_lock(warehouse):

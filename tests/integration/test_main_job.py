@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import duck
+from tests.support.homes import copy_home, first_run_home
 
 REPO = Path(__file__).resolve().parents[2]
 SEWERSHARE = str(Path(sys.executable).with_name("sewershare"))
@@ -29,8 +30,9 @@ def _run(home: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    first = _run(home)
+    """The first run (shared with the daily-operation tests: tests/support/homes.py), then a second one on a copy."""
+    first_home, first = first_run_home(tmp_path_factory)
+    home = copy_home(first_home, tmp_path_factory.mktemp("main_job") / "home")
     second = _run(home)
     return home, first, second
 
