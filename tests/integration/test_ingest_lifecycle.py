@@ -143,8 +143,9 @@ def test_one_asset_per_contract_with_contract_tags():
 
 def test_asset_reports_counts_and_checks(home):
     write_csv(landing(home, "drainage_permits") / "a.csv",
-              [DRAINAGE_HEADER, drainage_row(1), drainage_row(2, volume="-1"), drainage_row(1)])
+              [DRAINAGE_HEADER, drainage_row(1), drainage_row(2, volume="-1"), drainage_row(1)], mtime=1_700_000_000)
     (landing(home, "drainage_permits") / "b.csv").write_bytes(os.urandom(4096))
+    os.utime(landing(home, "drainage_permits") / "b.csv", (1_700_000_100, 1_700_000_100))  # delivered (settled)
     result = materialize(_asset("drainage_permits"), resources=_resources(home))
     assert result.success
     [event] = result.get_asset_materialization_events()
@@ -164,6 +165,7 @@ def test_asset_fails_when_accounting_would_break_and_keeps_the_files(home, monke
               mtime=1_700_000_000)
     write_csv(landing(home, "drainage_permits") / "b.csv", [DRAINAGE_HEADER, drainage_row(3)], mtime=1_700_000_100)
     (landing(home, "drainage_permits") / "c.csv").write_bytes(os.urandom(4096))
+    os.utime(landing(home, "drainage_permits") / "c.csv", (1_700_000_200, 1_700_000_200))  # delivered (settled)
     real_apply = history.apply
 
     def losing_apply(con, contract, checked, files_table, batch_files):
