@@ -18,3 +18,9 @@
     select cast(last_day(d) as date) as as_of
     from generate_series(date_trunc('month', {{ start_date }}), {{ end_date }}, interval 1 month) as g(d)
 {%- endmacro %}
+
+{#- A point in the warehouse CRS (EPSG:4549, metres) from CGCS2000 longitude/latitude (EPSG:4490); needs the
+    spatial extension (the model's pre_hook loads it). -#}
+{% macro point_4549_from_lonlat(longitude, latitude) -%}
+    ST_Transform(ST_Point({{ longitude }}, {{ latitude }}), 'EPSG:4490', 'EPSG:4549', always_xy := true)
+{%- endmacro %}

@@ -68,11 +68,12 @@ def _city_bureau_rows(rng: np.random.Generator, codes: list[str]) -> _Rows:
         out.add("2.1", code, "in_progress", _d("2025-06-25"), remarks="2025年度排查计划已下达")
         out.add("2.5", code, ("not_started", "in_progress")[k % 3 != 0], _d("2025-06-25"))
         out.add("4.1", code, "in_progress" if rng.random() < 0.7 else "not_started", _d("2025-06-25"))
+        out.add("9.3", code, "in_progress", _d("2025-06-25"), remarks="已配备专职人员，完成年度培训")
         if k % 3 == 0:   # a census database the census data can confirm (or not)
             out.add("2.2", code, "completed", _d("2023-12-20"), doc=f"台综执〔2023〕{int(rng.integers(100, 199))}号")
     out.add("6.1", CITY, "in_progress", _d("2025-06-28"), remarks="污水系统数字化平台一期已上线，部门数据共享接口建设中")
     out.add("5.1", CITY, "in_progress", _d("2025-06-28"), remarks="双随机检查按月开展")
-    for item in ("9.1", "9.3", "10.1", "11.1"):
+    for item in ("9.1", "10.1", "11.1"):
         out.add(item, CITY, "in_progress", _d("2025-06-28"))
     return out
 
