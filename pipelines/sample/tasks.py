@@ -5,7 +5,8 @@ Only the tasks the data cannot measure are reported (方案编制 1.3, 专项规
 运维管理机制 4.1, 数字化管理 6.1, the standing tasks 1.1/1.2/2.1/5.1/8.x/9.x/10.1/11.1), plus a few
 普查数据库 (2.2) reports that the census data can confirm or contradict. Every district has a different story
 so the ledger shows every status: on time, late, behind (逾期), struck off (已销号) by the 五水共治办.
-Task numbers are written as bureaus write them: ``1.3``, ``1-3``, ``1．3`` or a target code (``T03``).
+Tasks are named as bureaus name them, with a task number (``1.3``, ``1-3``, ``1．3`` or a target code ``T03``) in
+the bureaus' files and without one in the office's.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pipelines.sample.projects import truth_path
 from pipelines.sample.table import Sheet, Spoil
 
 FEED = "task_progress"
-COLUMNS = ["task_item", "task_name", "district_code", "status", "status_on", "evidence_doc_no", "reporting_unit",
+COLUMNS = ["task_item", "task", "district_code", "status", "status_on", "evidence_doc_no", "reporting_unit",
            "remarks"]
 CITY = "331000"
 # target codes (plan_targets) a bureau may write instead of the item number
@@ -123,13 +124,14 @@ def _item_cell(item: str, style: int) -> str:
     return TARGET_OF[item]
 
 
-def _sheet(ctx: Context, template, rows: _Rows, unit: str, rng: np.random.Generator, plain: bool) -> Sheet:
+def _sheet(ctx: Context, template, rows: _Rows, unit: str, rng: np.random.Generator, plain: bool,
+           numbered: bool) -> Sheet:
     n = len(rows.rows)
     styles = np.zeros(n, dtype=int) if plain else rng.choice(4, size=n, p=[0.6, 0.15, 0.1, 0.15])
     days = np.array([np.datetime64(r["on"]) for r in rows.rows], dtype="datetime64[D]")
     cells = {
         "task_item": [_item_cell(r["item"], int(s)) for r, s in zip(rows.rows, styles)],
-        "task_name": [NAMES.get(r["item"]) for r in rows.rows],
+        "task": [NAMES[r["item"]] for r in rows.rows],
         "district_code": ["全市" if r["district"] == CITY else fmt_district(r["district"], template.district_style)
                           for r in rows.rows],
         "status": [STATUS_LABEL[r["status"]][i % len(STATUS_LABEL[r["status"]])] for i, r in enumerate(rows.rows)],
@@ -138,22 +140,24 @@ def _sheet(ctx: Context, template, rows: _Rows, unit: str, rng: np.random.Genera
         "reporting_unit": [unit] * n,
         "remarks": [r["remarks"] for r in rows.rows],
     }
-    return Sheet(COLUMNS, cells)
+    columns = COLUMNS if numbered else [c for c in COLUMNS if c != "task_item"]
+    return Sheet(columns, {c: cells[c] for c in columns})
 
 
 def _menu(ctx: Context, template) -> list[Spoil]:
-    # Only the structural status date is spoiled: the key columns never are, and the descriptive ones load
-    # whatever they say (issue 8: only identity/structural failures quarantine a row).
+    # The key columns (task, district, status) are never spoiled; the status date gets unreadable values.
     col = ctx.contracts[FEED].column
-    return [mess.spoil_required("status_on"), mess.spoil_type(col("status_on"))]
+    return [mess.spoil_type(col("status_on"))]
 
 
 def _write(ctx: Context, rows: _Rows, unit: str, label: str, name: str, when: dt.date, title: str,
-           plain: bool = False):
-    """``plain``: a correction file, clean (as every correction of the sample), task numbers as ``1.4``."""
+           plain: bool = False, numbered: bool = True):
+    """``plain``: a correction file, clean (as every correction of the sample), task numbers as ``1.4``.
+    ``numbered=False``: the file names its tasks only (no 任务编号 column), as most departments do."""
     rng = ctx.rng(FEED, label)
-    template = xlsx_template(ctx, FEED, COLUMNS, ctx.rng(FEED, label, "tpl"))
-    sheet = _sheet(ctx, template, rows, unit, rng, plain)
+    columns = COLUMNS if numbered else [c for c in COLUMNS if c != "task_item"]
+    template = xlsx_template(ctx, FEED, columns, ctx.rng(FEED, label, "tpl"))
+    sheet = _sheet(ctx, template, rows, unit, rng, plain, numbered)
     if not plain:
         ctx.plan(FEED, _menu(ctx, template)).apply(sheet, rng)
     remarks = f"填报人：{person(rng)}    审核人：{person(rng)}    备注：状态日期为完成、销号或填报日期。"
@@ -174,19 +178,18 @@ def write_task_progress(ctx: Context) -> None:
     sheet, _ = _write(ctx, construction, "市建设局", "construction", "市建设局_行动方案任务进展_2025-06.xlsx",
                       dt.date(2025, 7, 3), "市建设局污水管网提升改造行动任务进展（截至2025年6月底）")
     _write(ctx, office, "市“五水共治”办", "five_water_office", "市五水共治办_任务销号_2025-06.xlsx",
-           dt.date(2025, 7, 4), "市“五水共治”办任务销号情况（截至2025年6月底）")
-    # A correction of one completion date (same key: task, district, status → supersedes the earlier record).
-    # The row is one written plainly as ``1.4`` and loaded clean, so its key in the raw layer is known.
+           dt.date(2025, 7, 4), "市“五水共治”办任务销号情况（截至2025年6月底）", numbered=False)
+    # A correction of one completion date (same key: task, district, status → supersedes the earlier record);
+    # the row corrected loaded clean, so its key in the raw layer is known.
     crng = ctx.rng(FEED, "correction")
     free = sheet.free()
     fixed = _Rows()
     keys = []
     for i, r in enumerate(construction.rows):
-        if (r["item"] == "1.4" and r["status"] == "completed" and r["doc"] and free[i]
-                and sheet.cells["task_item"][i] == "1.4" and not keys):
+        if r["item"] == "1.4" and r["status"] == "completed" and r["doc"] and free[i] and not keys:
             day = r["on"] + dt.timedelta(days=int(crng.integers(3, 20)))
             fixed.add("1.4", r["district"], "completed", day, doc=r["doc"], remarks="更正完成日期")
-            keys.append(["1.4", r["district"], "completed"])
+            keys.append([NAMES["1.4"], r["district"], "completed"])
     if keys:
         _, ctruth = _write(ctx, fixed, "市建设局", "construction_fix", "市建设局_行动方案任务进展_2025-07更正.xlsx",
                            dt.date(2025, 7, 12), "市建设局污水管网提升改造行动任务进展（更正）", plain=True)

@@ -64,7 +64,7 @@ def test_every_task_of_the_seed_has_a_status_and_its_lead_departments(built):
         if r["role"] == "lead":
             leads[f"{r['task_no']}.{r['item_no']}"].add(names[r["dept_code"]])
     assert len(items) == 26
-    rows = _rows(built.home.published, "SELECT * FROM marts.task_ledger")   # the published copy, as shared
+    rows = _rows(built.home, "SELECT * FROM marts.task_ledger")   # the published copy, as shared
     assert {r["item_code"] for r in rows} == items
     by_place = defaultdict(list)
     for r in rows:
@@ -124,7 +124,7 @@ def test_reported_items_take_the_latest_report_and_the_deadline(built):
     items = {r["item_code"]: r for r in _csv("plan_task_items.csv")}
     reports = _reports(built.home)
     assert reports, "the sample has task-progress files"
-    rows = _rows(built.home.published, """SELECT DISTINCT item_code, district_code, status_zh, status_source,
+    rows = _rows(built.home, """SELECT DISTINCT item_code, district_code, status_zh, status_source,
                                                  completed_on, evidence_doc_no, evidence_missing
                                           FROM marts.task_ledger WHERE status_source <> 'data'""")
     checked = 0
@@ -154,10 +154,10 @@ def test_reported_items_take_the_latest_report_and_the_deadline(built):
 
 def test_measured_inspection_items_follow_the_plan_lines(built):
     progress = {(r["district_code"], r["scope"]): r["inspected_pct"] for r in _rows(
-        built.home.published, """SELECT district_code, scope, inspected_pct FROM marts.district_progress
+        built.home, """SELECT district_code, scope, inspected_pct FROM marts.district_progress
                                  WHERE as_of = (SELECT max(as_of) FROM marts.district_progress
                                                 WHERE as_of <= DATE '2025-06-30')""")}
-    rows = _rows(built.home.published, """SELECT DISTINCT item_code, district_code, status_zh FROM marts.task_ledger
+    rows = _rows(built.home, """SELECT DISTINCT item_code, district_code, status_zh FROM marts.task_ledger
                                           WHERE item_code IN ('2.3', '2.4')""")
     assert rows
     for row in rows:
