@@ -53,7 +53,7 @@ severe_points as (
         m.rectified_on
     from {{ ref('stg_misconnections__points') }} as m
     left join {{ ref('int_network_edges') }} as e
-        on m.segment_id is null and e.from_manhole_id = m.manhole_id
+        on m.segment_id is null and e.from_manhole_id = m.manhole_id and e.pipe_category in ('sewage', 'combined')
     where m.severity = 'severe'
 ),
 
