@@ -127,7 +127,7 @@ def effluent_calendar(df: pd.DataFrame) -> alt.Chart:
                         scale=alt.Scale(domain=list(DAY_COLORS), range=list(DAY_COLORS.values()))),
         tooltip=[alt.Tooltip("plant_name:N", title="厂"), alt.Tooltip("date:T", title="日期", format="%Y-%m-%d"),
                  alt.Tooltip("state_zh:N", title="判定"), alt.Tooltip("factors:N", title="超标/不足因子")],
-    ).properties(width=720, height=alt.Step(16), title="出水在线监测日历（COD、氨氮、总氮、总磷日均值对照限值）")
+    ).properties(width=720, height=alt.Step(16), title="出水在线监测日历（COD、氨氮、总氮、总磷日均值与 pH 对照限值）")
 
 
 def problem_grades(df: pd.DataFrame) -> alt.Chart:

@@ -101,9 +101,8 @@ def effluent_days(p: Published, as_of) -> pd.DataFrame:
     return p.df("""
         WITH d AS (
             SELECT e.plant_id, e.date, e.factor,
-                   CASE WHEN NOT e.meets_min_valid_hours OR e.daily_mean IS NULL THEN 1
-                        WHEN e.exceeded THEN 2 ELSE 0 END AS rank
-            FROM marts.effluent_compliance_daily e WHERE e.date <= ?
+                   CASE e.verdict WHEN 'exceeded' THEN 2 WHEN 'insufficient_data' THEN 1 ELSE 0 END AS rank
+            FROM marts.effluent_compliance_daily e WHERE e.date <= ? AND e.verdict <> 'no_limit'
         )
         SELECT d.plant_id, coalesce(m.point_name, d.plant_id) AS plant_name, d.date,
                CASE max(d.rank) WHEN 2 THEN '超标' WHEN 1 THEN '数据不足' ELSE '达标' END AS state_zh,
@@ -116,7 +115,8 @@ def problem_register(p: Published) -> pd.DataFrame:
     return p.df("""
         SELECT pp.district_code, coalesce(d.district_name, pp.district_code) AS district_name,
                coalesce(pp.structural_grade, '未检测') AS grade,
-               CASE pp.status WHEN 'rectified' THEN '已整改' WHEN 'in_progress' THEN '整改中' ELSE '未整改' END AS status_zh,
+               CASE pp.status WHEN 'rectified' THEN '已整改' WHEN 'awaiting_acceptance' THEN '已完工待验收'
+                              WHEN 'in_progress' THEN '整改中' ELSE '未整改' END AS status_zh,
                count(*) AS segments, round(sum(pp.length_m) / 1000, 3) AS length_km
         FROM marts.problem_pipes pp
         LEFT JOIN (SELECT DISTINCT district_code, district_name FROM marts.district_progress) d

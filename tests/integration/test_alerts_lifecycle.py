@@ -11,7 +11,7 @@ the daily mean 100 exceeds: alert ``effluent_exceedance|<plant>|cod|2025-07-10``
 On 2025-07-11 only 10 hours are valid (COD 10): below the 20 valid hours of var min_valid_hours, the day cannot be
 judged and must not close the alert. On 2025-07-12, 24 hours of COD = 10 mg/L (below every limit, the lowest being
 30) are compliant: the alert closes on 2025-07-12, closed by that day's record. NH3-N 0.5, TN 5, TP 0.1 on these
-days are below every limit, so they raise nothing.
+days are below every limit and pH 7.1 is within 6–9, so they raise nothing.
 """
 from __future__ import annotations
 

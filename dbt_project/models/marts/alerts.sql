@@ -60,7 +60,8 @@ placed as (
 ),
 
 factor_names as (
-    select * from (values ('cod', '化学需氧量'), ('nh3n', '氨氮'), ('tn', '总氮'), ('tp', '总磷')) as f(factor, name_zh)
+    select * from (values ('cod', '化学需氧量'), ('nh3n', '氨氮'), ('tn', '总氮'), ('tp', '总磷'), ('ph', 'pH'))
+        as f(factor, name_zh)
 )
 
 select
