@@ -41,8 +41,11 @@ class SewershareDbtTranslator(DagsterDbtTranslator):
             if dbt_resource_props.get("source_name", "raw") != "raw":
                 # audit.file_registry: written by every ingestion asset, read by the feed-delivery alerts
                 return AssetKey([dbt_resource_props["source_name"], table])
-            feed = table[: -len(RAW_VIEW_SUFFIX)] if table.endswith(RAW_VIEW_SUFFIX) else table
-            return AssetKey(["raw", feed])
+            if not table.endswith(RAW_VIEW_SUFFIX):
+                # raw.<feed> itself (every version, for histories): dagster-dbt wants one key per dbt resource,
+                # and ["raw", feed] is the _current view's; the same ingestion asset writes both
+                return AssetKey(["raw_history", table])
+            return AssetKey(["raw", table[: -len(RAW_VIEW_SUFFIX)]])
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

@@ -5,8 +5,9 @@
     起于第一个超标日，由其后第一个达标日关闭。
   - effluent_insufficient 出水数据不足：厂 × 因子的连续数据不足日为一条，由其后第一个有效数据日关闭。
   - bod5_low 进水BOD5偏低：城市污水处理厂月均进水 BOD5 ≤ 100 mg/L 的连续月份为一条，由其后第一个 > 100 的月份关闭。
-  - permit_expiring 许可证到期：排水许可、排污许可在有效期止前 var alert_permit_days（30）天起预警，
-    由同一持证单位（信用代码）有效期更晚的新证关闭（新证发证日）；在预警期开始前已换证的不预警；注销/吊销的不预警。
+  - permit_expiring 许可证到期：排水许可、排污许可的每个有效期（含历史版本）在有效期止前 var alert_permit_days（30）天起预警，
+    由延续（同一证号有效期更晚的版本：新发证日，未变时为载入日）或同一持证单位、同一接驳井/排放口的新证（发证日）关闭；
+    在预警期开始前已换证的不预警；当前版本为注销/吊销的不预警。
   - project_overdue 项目逾期：计划完工日已过仍未完工，由实际完工关闭。
   - progress_behind 进度滞后：区县（含全市）× 范围 × 指标（排查/整改）在月末未达参考进度的连续月份为一条，
     由其后第一个达到参考进度的月末关闭。
@@ -95,28 +96,54 @@ bod5_low as (
     group by plant_id, closer
 ),
 
-permits as (
-    select 'drainage' as kind, permit_no, credit_code, district_code, issued_on, valid_until, status
-    from {{ ref('stg_permits__drainage') }}
+permit_versions as (
+    -- every version of every permit (raw history): a renewal that keeps the permit number shows as a later
+    -- version with a later valid_until; its issue date (or, when unchanged, the day it was loaded) closes the alert
+    select 'drainage' as kind, permit_no, credit_code, connection_manhole_id as site, issued_on, valid_until,
+           status, cast(_valid_from as date) as loaded_on, _is_current
+    from {{ source('raw', 'drainage_permits') }}
     union all
-    select 'discharge', permit_no, credit_code, district_code, valid_from, valid_until, 'valid'
-    from {{ ref('stg_permits__discharge') }}
+    select 'discharge', permit_no, credit_code, outfall_id, valid_from, valid_until, 'valid',
+           cast(_valid_from as date), _is_current
+    from {{ source('raw', 'discharge_permits') }}
+),
+
+permit_terms as (
+    -- one term per permit and validity end; a permit revoked in its current version is not alerted
+    select kind, permit_no, valid_until, min(credit_code) as credit_code, min(site) as site, min(issued_on) as issued_on
+    from permit_versions as v
+    where valid_until is not null
+      and not exists (select 1 from permit_versions as c where c.kind = v.kind and c.permit_no = v.permit_no
+                      and c._is_current and coalesce(c.status, 'valid') = 'revoked')
+    group by kind, permit_no, valid_until
+),
+
+renewals as (
+    -- the same permit with a later validity end …
+    select t.kind, t.permit_no, t.valid_until, n.permit_no as renewal_no,
+           case when n.issued_on > t.issued_on then n.issued_on else n.loaded_on end as renewed_on
+    from permit_terms as t
+    inner join permit_versions as n on n.kind = t.kind and n.permit_no = t.permit_no and n.valid_until > t.valid_until
+    union all
+    -- … or a new permit of the same holder for the same connection (drainage) or outfall (discharge)
+    select t.kind, t.permit_no, t.valid_until, n.permit_no, n.issued_on
+    from permit_terms as t
+    inner join permit_versions as n
+        on n.kind = t.kind and n.permit_no <> t.permit_no and n._is_current and n.credit_code = t.credit_code
+       and n.site = t.site and n.valid_until > t.valid_until and coalesce(n.status, 'valid') <> 'revoked'
 ),
 
 expiring as (
     select
-        p.*,
-        cast({{ dbt.dateadd('day', -1 * var('alert_permit_days'), 'p.valid_until') }} as date) as warn_from,
-        (select min(n.issued_on) from permits as n
-         where n.kind = p.kind and n.credit_code = p.credit_code and n.permit_no <> p.permit_no
-           and n.valid_until > p.valid_until and coalesce(n.status, 'valid') <> 'revoked'
-           and n.issued_on <= {{ reporting_date() }}) as renewed_on,
-        (select min(n.permit_no) from permits as n
-         where n.kind = p.kind and n.credit_code = p.credit_code and n.permit_no <> p.permit_no
-           and n.valid_until > p.valid_until and coalesce(n.status, 'valid') <> 'revoked'
-           and n.issued_on <= {{ reporting_date() }}) as renewal_no
-    from permits as p
-    where coalesce(p.status, 'valid') <> 'revoked' and p.valid_until is not null
+        t.kind, t.permit_no, t.valid_until,
+        cast({{ dbt.dateadd('day', -1 * var('alert_permit_days'), 't.valid_until') }} as date) as warn_from,
+        min(r.renewed_on)                                                                    as renewed_on,
+        min(r.renewal_no)                                                                    as renewal_no
+    from permit_terms as t
+    left join renewals as r
+        on r.kind = t.kind and r.permit_no = t.permit_no and r.valid_until = t.valid_until
+       and r.renewed_on <= {{ reporting_date() }}
+    group by t.kind, t.permit_no, t.valid_until
 ),
 
 permit_alerts as (
@@ -125,7 +152,8 @@ permit_alerts as (
         permit_no, cast(null as varchar), warn_from, renewed_on, 1,
         cast(null as double), cast(null as double),
         'stg_permits__' || kind || ' ' || permit_no || ' 有效期至 ' || cast(valid_until as varchar),
-        case when renewed_on is not null then 'stg_permits__' || kind || ' ' || renewal_no || ' 换发新证' end
+        case when renewed_on is not null then 'stg_permits__' || kind || ' ' || renewal_no || ' 换发/延续 '
+                                              || cast(renewed_on as varchar) end
     from expiring
     where warn_from <= {{ reporting_date() }}
       and (renewed_on is null or renewed_on >= warn_from)
