@@ -140,3 +140,7 @@ def _screenshots(page) -> None:
         element = page.query_selector(selector)
         element.scroll_into_view_if_needed()
         element.screenshot(path=str(SCREENSHOTS / f"report_{name}.png"))
+    from PIL import Image
+
+    for png in SCREENSHOTS.glob("report_*.png"):        # palette PNGs: a fraction of the size, still legible
+        Image.open(png).convert("RGB").quantize(colors=96).save(png, optimize=True)
