@@ -17,6 +17,7 @@ import html
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,7 +217,7 @@ def build_report(home: DataHome, *, pdf: bool = True) -> Report:
     out_dir = home.reports / "progress"
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / "index.html"
-    tmp = html_path.with_suffix(".html.tmp")
+    tmp = html_path.with_name(f".{html_path.name}.{uuid.uuid4().hex[:8]}.tmp")   # two writers never share a tmp
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, html_path)
     pdf_path = None
@@ -241,7 +242,7 @@ def _write_pdf(page: str, path: Path) -> Path:
     from weasyprint import HTML  # imported here: pango loads once, only when a PDF is written
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     HTML(string=page).write_pdf(tmp)
     os.replace(tmp, path)
     return path

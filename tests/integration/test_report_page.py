@@ -21,13 +21,10 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from pipelines.report.build import build_report
-    from tests.fixtures.published_home import sample_home
+    # built once per session into reports/ of the shared home (its warehouse and published copy stay as built)
+    from tests.fixtures.published_home import sample_report
 
-    built = sample_home(tmp_path_factory)
-    assert built.build["success"], "the shared sample build failed"
-    # the report writes reports/ of the shared home only; its warehouse and published copy stay as built
-    return build_report(built.home)
+    return sample_report(tmp_path_factory)
 
 
 def test_report_is_written_from_the_published_copy(report):

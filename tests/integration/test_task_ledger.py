@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -95,9 +94,12 @@ def _csv_districts() -> list[dict]:
 
 def _reports(home) -> dict[tuple[str, str], list[dict]]:
     """The task-progress records as the spreadsheets say, after corrections (a later file's record with the same
-    key replaces the earlier one), valid rows only."""
+    key — task, district, status — replaces the earlier one), valid rows only, by the item the generator wrote
+    under that task name (pipelines/sample/tasks.py NAMES: the sample's own ground truth, not our alias table)."""
+    from pipelines.sample.tasks import NAMES
+
     contract = load_contracts()["task_progress"]
-    targets = {r["target_id"]: r["task_item"].split("|") for r in _csv("plan_targets.csv")}
+    item_of = {name: item for item, name in NAMES.items()}
     files = sorted((home.root / "archive" / "task_progress").glob("*.xlsx"), key=lambda p: p.name)
     keyed: dict[tuple, dict] = {}
     for path in files:
@@ -105,18 +107,10 @@ def _reports(home) -> dict[tuple[str, str], list[dict]]:
             reasons, typed = check_record(contract, record)
             if reasons:
                 continue
-            sent = unicodedata.normalize("NFKC", str(typed["task_item"]))
-            keyed[(sent, typed["district_code"], typed["status"])] = dict(typed, task_item=sent)
+            keyed[(typed["task"], typed["district_code"], typed["status"])] = typed
     out = defaultdict(list)
-    for (sent, district, status), rec in keyed.items():
-        if sent.startswith("T"):
-            codes = targets[sent]
-        elif not any(sep in sent for sep in ".-_、"):
-            codes = [sent + ".1"]
-        else:
-            codes = [sent.replace("-", ".").replace("_", ".").replace("、", ".")]
-        for code in codes:
-            out[(code, district)].append(rec)
+    for (task, district, _), rec in keyed.items():
+        out[(item_of[task], district)].append(rec)
     return out
 
 
