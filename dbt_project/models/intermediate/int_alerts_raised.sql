@@ -103,9 +103,11 @@ permit_versions as (
            status, cast(_valid_from as date) as loaded_on, _is_current
     from {{ source('raw', 'drainage_permits') }}
     union all
+    -- 登记管理 (registration) is no permit (HJ 608 / 排污许可管理条例): its record does not expire into a duty
     select 'discharge', permit_no, credit_code, outfall_id, valid_from, valid_until, 'valid',
            cast(_valid_from as date), _is_current
     from {{ source('raw', 'discharge_permits') }}
+    where coalesce(management_class, '') <> 'registration'
 ),
 
 permit_terms as (

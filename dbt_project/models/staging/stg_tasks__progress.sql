@@ -25,8 +25,12 @@ with reports as (
 ),
 
 targets as (
-    {{ explode_list("(select target_id, string_split(task_item, '|') as items from " ~ ref('plan_targets') ~ ")",
-                    ['target_id'], 'items', 'item_code') }}
+    -- plan_targets.task_item names a 序号 with one item by the 序号 alone (T12 → 6): that is item 6.1
+    select target_id, case when item_code like '%.%' then item_code else item_code || '.1' end as item_code
+    from (
+        {{ explode_list("(select target_id, string_split(task_item, '|') as items from " ~ ref('plan_targets') ~ ")",
+                        ['target_id'], 'items', 'item_code') }}
+    ) as t
 ),
 
 numbered as (
