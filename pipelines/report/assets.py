@@ -4,7 +4,7 @@
 the publication does not run and neither does the report, so the page always shows the last published version.
 It reads only the published copy (``published/sewershare.duckdb``), never the warehouse.
 """
-from __future__ import annotations
+# No ``from __future__ import annotations``: Dagster reads the ``context`` annotation at decoration time.
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
