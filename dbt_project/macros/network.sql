@@ -16,11 +16,11 @@
     linear in the pairs actually produced.
   - Engines without that (Spark: recursive CTEs with UNION ALL only; Trino: recursion depth 10) get the
     same contract from a bounded iterative closure: start with the origins, then repeat
-    `frontier = (frontier ⋈ edges) − result; result = result ∪ frontier` until the frontier is empty or
-    var('network_max_depth') rounds have run (an incremental/`insert` materialisation or a Python model
-    does the loop). A walk that hits the bound must fail loudly, never truncate: the caller's results
-    (plants, loads) would otherwise be silently incomplete. Only that engine's `<adapter>__reachable` is
-    to be written; no model changes.
+    `frontier = (frontier ⋈ edges) − result; result = result ∪ frontier` until the frontier is empty or a
+    bound (a var such as network_max_depth, added with that implementation) is reached; an incremental
+    (`insert`) materialisation or a Python model does the loop. A walk that hits the bound must fail loudly,
+    never truncate: the callers' results (plants, loads) would otherwise be silently incomplete. Only that
+    engine's `<adapter>__reachable` is to be written; no model changes.
 -#}
 {% macro reachable(origins, edges) -%}
     {{ return(adapter.dispatch('reachable', 'sewershare')(origins, edges)) }}

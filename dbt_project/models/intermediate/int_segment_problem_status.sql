@@ -3,7 +3,8 @@
   每个原因的解决：对症工程已验收（works）或其后 CCTV 复评为 I–II 级（regraded），取较早者；
   全部原因解决时管段解决，解决日期为最后一个原因的解决日期；只要有一个原因靠工程解决，管段记为“已整改”（rectified），
   全靠复评的记为“已复评”（re_graded，不是工程整改，也不计入整改率的分子和分母）；
-  对症工程已完工但未验收的记为“待验收”（awaiting_acceptance，不计为已整改）；有对症工程在建为 in_progress，否则 open。
+  对症工程已完工但未验收的记为“待验收”（awaiting_acceptance，不计为已整改：《建设工程质量管理条例》第十六条，
+  建设工程经验收合格的，方可交付使用）；有对症工程在建为 in_progress，否则 open。
   优先级：1 直排口；2 结构或修复指数 IV 级（立即修复）；3 其他。日期晚于报告日的事件不计。
   The one place the register's status is computed. A reason is resolved by accepted works that fix it or by a
   later CCTV re-grading to I–II, whichever comes first; the segment when all its reasons are (on the last
