@@ -1,6 +1,5 @@
 """The sharing asset ``["share", "extracts"]``, downstream of publication: the resource catalogue (JSON, xlsx) and
 every recipient's extracts, after each passing gate. Overdue requests are reported as findings in its metadata."""
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 

@@ -93,7 +93,11 @@ def delta_router(home: DataHome) -> APIRouter:
     def caller(request: Request):
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-        return tokens.authenticate(home, token)
+        who, reason = tokens.authenticate(home, token)
+        if who is None:
+            audit.record(home, "delta_query", actor="anonymous", outcome="refused",
+                         detail={"reason": reason, "path": request.url.path})
+        return who, reason
 
     def entitled(recipient: str) -> list[str]:
         return [d for d in sorted(config.datasets) if access(home, recipient, d).allowed

@@ -250,7 +250,8 @@ def _publish_version(home: DataHome, recipient: RecipientInfo, mart: str, v: _Va
     link_tmp = base / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
     os.symlink(f"v{number}", link_tmp)
     os.replace(link_tmp, base / CURRENT)
-    for old in sorted(existing)[:-max(keep - 1, 0)] if keep > 0 else []:
+    older = sorted(existing)
+    for old in older[:max(len(older) - (keep - 1), 0)]:  # keep the newest `keep` versions, this one included
         shutil.rmtree(base / f"v{old}", ignore_errors=True)
     return number
 

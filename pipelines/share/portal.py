@@ -12,12 +12,11 @@ another recipient's files.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from pipelines import duck
@@ -76,7 +75,7 @@ def create_app(home: DataHome) -> FastAPI:
         return who
 
     def refuse(request: Request, who, status: int, reason: str, **log: Any) -> HTMLResponse:
-        if who is not None or log:
+        if status in (401, 403) or log:  # every refused access is logged, anonymous ones too
             audit.record(home, log.pop("action", "download"), actor=who.recipient if who else "anonymous",
                          recipient=who.recipient if who else None, outcome="refused",
                          detail={"reason": reason, "path": request.url.path}, **log)
@@ -184,9 +183,11 @@ def create_app(home: DataHome) -> FastAPI:
         for r in owned:
             r["overdue"] = r["status"] == "pending" and r["due_on"] < today
         names = {k: v["资源名称"] for k, v in entries().items()}
+        from pipelines.share.config import load_sharing_config
+        owns = any(who.recipient in d.all_owners for d in load_sharing_config().datasets.values())
         usage = audit.monthly_usage(home) if people[who.recipient].operator else None
         return render(request, "requests.html", who=who, title="我的申请", mine=share_requests.list_requests(
-            home, recipient=who.recipient), to_decide=owned if owned else None, names=names, status=STATUS,
+            home, recipient=who.recipient), to_decide=owned if owns else None, names=names, status=STATUS,
             people={k: v.name_zh for k, v in people.items()}, usage=usage, message=message)
 
     @app.post("/requests/{request_id}/decide")
@@ -215,5 +216,3 @@ def serve(home: DataHome, host: str = "127.0.0.1", port: int = 8765) -> None:
 
     uvicorn.run(create_app(home), host=host, port=port, log_level="info")
 
-
-__all__ = ["create_app", "serve", "Response", "re"]
