@@ -56,19 +56,24 @@ def _print_freshness(result) -> None:
         print(f"  ! {bureau}: {', '.join(sorted(feeds))}")
 
 
-def run_main_job(home: DataHome, *, full: bool = False) -> int:
+def run_main_job(home: DataHome, *, full: bool = False, reporting_date: str | None = None) -> int:
+    """``reporting_date`` (YYYY-MM-DD) rebuilds the marts as of that day: every model may depend on it, so the
+    run is a full one."""
     from pipelines.definitions import MAIN_JOB_NAME, build_definitions
-    from pipelines.operations.plan import plan_run
+    from pipelines.operations.plan import DBT_OP, plan_run
 
     os.environ["SEWERSHARE_HOME"] = str(home.root)
     instance = instance_for(home)
     defs = build_definitions(home)
     job = defs.resolve_job_def(MAIN_JOB_NAME)
-    plan = plan_run(defs.resolve_asset_graph(), instance, home, full=full)
+    plan = plan_run(defs.resolve_asset_graph(), instance, home, full=full or reporting_date is not None)
     print(f"sewershare: 本次运行 (this run) — {plan.summary()}；{len(plan.assets)} 个资产 assets, "
           f"{len(plan.checks)} 项检查 checks")
     subset = job.get_subset(asset_selection=set(plan.assets), asset_check_selection=set(plan.checks))
     run_config = {**plan.run_config(), "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if reporting_date and subset.graph.has_node_named(DBT_OP):
+        run_config.setdefault("ops", {}).setdefault(DBT_OP, {}).setdefault("config", {})["reporting_date"] = \
+            reporting_date
     result = subset.execute_in_process(run_config=run_config, instance=instance, tags=plan.tags(),
                                        raise_on_error=False)
     _print_feed_summary(home, result.run_id)
@@ -94,7 +99,8 @@ def run_main_job(home: DataHome, *, full: bool = False) -> int:
         if plan.empty:
             print("\nsewershare: 没有需要更新的内容，已发布版本保持不变 (nothing changed; publication unchanged)")
         else:
-            print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}")
+            print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}；"
+                  f"共享目录与各部门数据包 → {home.root / 'share'} , {home.extracts}/<共享对象>")
         return 0
     if not result.success:
         from pipelines.operations.alerts import alert_resource

@@ -1,7 +1,7 @@
 """Delivery freshness: is each bureau sending its feed as often as the contract's ``cadence`` says?
 
-A feed is overdue when no file of it was loaded for longer than its cadence allows (``ALLOWED_DAYS``: the period
-plus a grace for a late delivery). The finding is per bureau: a feed owned by several bureaus (enforcement: 市综合执法局
+A feed is overdue when no file of it was loaded for longer than its cadence allows (``pipelines.contracts.
+overdue_after_days``: the period plus a grace for a late delivery, the one rule the dbt sources and the alerts use). The finding is per bureau: a feed owned by several bureaus (enforcement: 市综合执法局
 and 市生态环境局) is judged per owner when its files are named after their bureau, else the owners share its files.
 
 Evaluated as the non-blocking asset check ``delivery_freshness`` on every ``raw/<feed>`` (WARN: a late bureau is a
@@ -30,13 +30,11 @@ from dagster import (
     multi_asset_check,
 )
 
-from pipelines.contracts import Contract
+from pipelines.contracts import Contract, overdue_after_days
 from pipelines.resources import WarehouseResource
 
 CHECK_NAME = "delivery_freshness"
-# Days without a loaded file before a feed is overdue: the cadence's period plus a grace for a late delivery
-# (a daily feed may send yesterday's file today; a monthly one within the first week of the next month).
-ALLOWED_DAYS = {"daily": 2, "weekly": 10, "monthly": 38, "quarterly": 100, "yearly": 380}
+# A feed without a cadence (on_demand: alert acknowledgements) is never overdue and has no freshness check.
 CADENCE_ZH = {"daily": "每日", "weekly": "每周", "monthly": "每月", "quarterly": "每季度", "yearly": "每年"}
 
 BUREAU_SCHEMA = TableSchema(columns=[
@@ -91,6 +89,8 @@ def findings(con: duckdb.DuckDBPyConnection | None, contracts: Mapping[str, Cont
     loads = _last_loads(con) if con is not None else []
     result = []
     for feed, contract in contracts.items():
+        if overdue_after_days(contract.cadence) is None:
+            continue
         mine = [(name, at) for f, name, at in loads if f == feed]
         bureaus = owners(contract)
         named = {b: [at for name, at in mine if b.removeprefix("市") in name] for b in bureaus}
@@ -98,7 +98,7 @@ def findings(con: duckdb.DuckDBPyConnection | None, contracts: Mapping[str, Cont
         for bureau in bureaus:
             times = named[bureau] if attributed else [at for _, at in mine]
             result.append(Finding(feed, contract.title_zh, bureau, contract.cadence,
-                                  ALLOWED_DAYS[contract.cadence], max(times) if times else None))
+                                  overdue_after_days(contract.cadence), max(times) if times else None))
     return result
 
 
@@ -107,8 +107,9 @@ def check_key(feed: str) -> AssetCheckKey:
 
 
 def build_freshness_checks(contracts: Mapping[str, Contract]) -> AssetChecksDefinition:
+    contracts = {f: c for f, c in contracts.items() if overdue_after_days(c.cadence) is not None}
     specs = [AssetCheckSpec(CHECK_NAME, asset=AssetKey(["raw", feed]), blocking=False,
-                            description=f"报送及时性：{CADENCE_ZH[c.cadence]}报送，超过 {ALLOWED_DAYS[c.cadence]} 天"
+                            description=f"报送及时性：{CADENCE_ZH[c.cadence]}报送，超过 {overdue_after_days(c.cadence)} 天"
                                         f"没有新文件即为逾期（按报送部门）。Delivery freshness from the contract's "
                                         f"cadence ({c.cadence}), per bureau.")
              for feed, c in contracts.items()]
@@ -134,7 +135,7 @@ def build_freshness_checks(contracts: Mapping[str, Contract]) -> AssetChecksDefi
                 description="；".join(f.message(now) for f in late) or "按时报送 on time",
                 metadata={
                     "cadence 报送频率": contracts[feed].cadence,
-                    "allowed_days 允许天数": ALLOWED_DAYS[contracts[feed].cadence],
+                    "allowed_days 允许天数": overdue_after_days(contracts[feed].cadence),
                     "overdue_bureaus 逾期部门": ", ".join(f.bureau for f in late) or "—",
                     "bureaus 各部门": MetadataValue.table(schema=BUREAU_SCHEMA, records=[TableRecord({
                         "bureau": f.bureau,

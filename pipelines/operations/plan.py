@@ -28,7 +28,7 @@ from dagster import AssetCheckKey, AssetKey, AssetSelection, DagsterInstance, Pa
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from pipelines.contracts import Contract, load_contracts
+from pipelines.contracts import Contract, load_contracts, overdue_after_days
 from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
 from pipelines.ingest.freshness import check_key as freshness_check_key
@@ -152,11 +152,13 @@ def plan_run(asset_graph: BaseAssetGraph, instance: DagsterInstance, home: DataH
             plan.roots[key] = "报告日期已更新 reporting date moved"
 
     if not plan.roots:
-        plan.checks = frozenset(freshness_check_key(feed) for feed in contracts)
+        plan.checks = frozenset(freshness_check_key(f) for f, c in contracts.items()
+                                if overdue_after_days(c.cadence) is not None)
         return plan
     plan.assets = frozenset(AssetSelection.assets(*plan.roots).downstream().resolve(asset_graph))
     checks = AssetSelection.checks_for_assets(*plan.assets).resolve_checks(asset_graph)
-    plan.checks = frozenset(checks) | {freshness_check_key(feed) for feed in contracts}
+    plan.checks = frozenset(checks) | {freshness_check_key(f) for f, c in contracts.items()
+                                       if overdue_after_days(c.cadence) is not None}
 
     # A run over daily-partitioned feeds covers the days of their files.
     partitioned = [feed for feed in contracts if is_partitioned(contracts[feed]) and raw_key(feed) in plan.assets]

@@ -1,4 +1,5 @@
-"""Entry point: write the eleven sample feeds into ``landing/`` and ``sample_truth.json``.
+"""Entry point: write the sample feeds (every feed delivered on a cadence, ``delivered_feeds()``) into ``landing/``
+and ``sample_truth.json``.
 
 Work is streamed district by district (network → census → inspections → misconnections →
 drainage permits → projects), then the city-wide feeds (discharge permits, enforcement, the
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from pipelines.contracts import FEEDS, load_contracts
+from pipelines.contracts import delivered_feeds, load_contracts
 from pipelines.home import DataHome
 from pipelines.sample import network
 from pipelines.sample.census import write_census
@@ -28,6 +29,7 @@ from pipelines.sample.places import DISTRICTS
 from pipelines.sample.plants import (daily, make_plants, monitoring_days, period, write_lab, write_online,
                                      write_registry)
 from pipelines.sample.projects import write_projects
+from pipelines.sample.tasks import write_task_progress
 from pipelines.sample.rand import allocate
 from pipelines.sample.truth import Truth
 
@@ -49,7 +51,7 @@ def _landing_files(home: DataHome) -> list[Path]:
 def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = True, force: bool = False) -> dict:
     """Write the sample bureau exports of ``scale`` (1 = one city-year) into ``home/landing/<feed>/``
     and ``home/sample_truth.json``; return the truth. Refuses to write over existing landing files
-    unless ``force`` (then the eleven feed folders are emptied first; other files in landing/ stay)."""
+    unless ``force`` (then the feed folders are emptied first; other files in landing/ stay)."""
     if scale <= 0:
         raise ValueError("scale must be positive")
     data_home = DataHome.resolve(home)
@@ -59,12 +61,12 @@ def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = T
             f"landing 目录已有 {len(existing)} 个文件，拒绝覆盖 (landing already holds {len(existing)} files; "
             f"pass force=True to replace them): {data_home.landing}")
     if force:
-        for feed in FEEDS:
+        for feed in delivered_feeds():
             shutil.rmtree(data_home.landing_for(feed), ignore_errors=True)
         if data_home.sample_truth.exists():
             data_home.sample_truth.unlink()
     data_home.ensure()
-    for feed in FEEDS:
+    for feed in delivered_feeds():
         data_home.landing_for(feed).mkdir(parents=True, exist_ok=True)
 
     projector = Projector()
@@ -79,7 +81,7 @@ def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = T
         projects = allocate(round(PROJECTS_AT_SCALE_1 * scale), weights)
         misconnections = allocate(round(MISCONNECTIONS_AT_SCALE_1 * scale),
                                   [d.weight * (1 + 2 * d.combined_share) for d in DISTRICTS])
-        total_steps = len(DISTRICTS) + 3 + len(plants)
+        total_steps = len(DISTRICTS) + 4 + len(plants)
         ctx.bar = tqdm(total=total_steps, desc="sewershare sample", unit="step", disable=not progress,
                        dynamic_ncols=True)
         inspected = {}
@@ -108,6 +110,8 @@ def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = T
         ctx.step("执法记录")
         write_registry(ctx, plants)
         ctx.step("厂站名录")
+        write_task_progress(ctx)
+        ctx.step("任务进展")
         days = period(scale)
         for plant in plants:
             series = daily(ctx, plant, days)
@@ -117,8 +121,8 @@ def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = T
         truth.stats = {
             "plants": len(plants), "monitoring_days": monitoring_days(scale),
             "period": [str(days[0]), str(days[-1])], "districts": inspected,
-            "data_rows": {feed: sum(f.data_rows for f in truth.files if f.feed == feed) for feed in FEEDS},
-            "files": {feed: sum(1 for f in truth.files if f.feed == feed) for feed in FEEDS},
+            "data_rows": {feed: sum(f.data_rows for f in truth.files if f.feed == feed) for feed in delivered_feeds()},
+            "files": {feed: sum(1 for f in truth.files if f.feed == feed) for feed in delivered_feeds()},
         }
         data = truth.write(data_home.sample_truth)
     finally:

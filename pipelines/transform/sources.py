@@ -5,8 +5,8 @@
 
 The contracts say what each ``raw.<feed>_current`` view holds; the sources YAML says it again for dbt, so it is
 generated, never edited. It carries what dbt needs to document and watch a feed: the table and column
-descriptions (Chinese names and units from the contract), the owner and cadence, and freshness from the
-cadence. It carries no rule: a range, an enumeration or a pattern is the loader's (rows that break it are
+descriptions (Chinese names and units from the contract), the owner and cadence, freshness from the cadence
+(``pipelines.contracts.overdue_after_days``), and each feed's history table ``raw.<feed>`` beside its current view. It carries no rule: a range, an enumeration or a pattern is the loader's (rows that break it are
 quarantined), so adding a rule to a contract leaves this file as it is.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.contracts import Column, Contract, load_contracts
+from pipelines.contracts import Column, Contract, load_contracts, overdue_after_days
 from pipelines.home import DBT_PROJECT_DIR, SOURCES_DIR
 from pipelines.ingest.schema import PIPE_SIZE_COLUMNS, fields, output_columns
 
@@ -34,6 +34,25 @@ LINEAGE = {
     "_source_file": "来源文件名。Source file name (lineage)",
     "_source_row": "文件内数据行序号（从1起）。1-based data record in the file",
     "_valid_from": "该版本生效（载入）时间。When this version was loaded",
+}
+HISTORY = {
+    "_valid_to": "该版本被后报版本取代的时间（当前版本为空）。When a later version replaced this one (NULL: current)",
+    "_is_current": "是否当前版本。Whether this is the current version",
+}
+# The loader's file registry (docs/architecture.md), a source of its own: not a feed, no contract.
+AUDIT = {
+    "name": "audit", "schema": "audit",
+    "description": "摄取审计：每个报送文件一行（audit.file_registry，见 docs/architecture.md）。Ingestion audit: one row per "
+                   "delivered file.",
+    "tables": [{"name": "file_registry",
+                "description": "文件登记：文件名、状态、行数、载入时间。File registry: name, status, rows, load time.",
+                "columns": [
+                    {"name": "file_id", "description": "文件编号。file ID"},
+                    {"name": "feed", "description": "数据源（契约 feed）。feed"},
+                    {"name": "file_name", "description": "文件名。file name"},
+                    {"name": "status", "description": "loaded 已载入 / skipped_duplicate 重复跳过 / rejected 拒收。status"},
+                    {"name": "loaded_at", "description": "登记（送达平台）时间。when the platform received it"},
+                ]}],
 }
 
 
@@ -52,9 +71,22 @@ def _column_docs(column: Column, store_crs: str | None) -> list[dict[str, str]]:
     return [{"name": name, "description": f"{column.zh}{unit}{note}"} for name, _ in output_columns(column)]
 
 
-def source_table(contract: Contract) -> dict[str, Any]:
+def source_tables(contract: Contract) -> list[dict[str, Any]]:
+    """``<feed>_current`` (the current version of each key: what the models read, with freshness) and ``<feed>``
+    (every version, for histories such as permit renewals)."""
     columns = [doc for column in fields(contract) for doc in _column_docs(column, contract.store_crs)]
     columns += [{"name": name, "description": text} for name, text in LINEAGE.items()]
+    history = {
+        "name": contract.feed,
+        "description": f"{contract.title_zh}的全部历史版本（含被后报更正的版本，_is_current 标记当前版本）。"
+                       f"Every version of {contract.feed} (history).",
+        "meta": {"feed": contract.feed, "owner": contract.owner, "cadence": contract.cadence, "history": True},
+        "columns": columns + [{"name": name, "description": text} for name, text in HISTORY.items()],
+    }
+    return [current_table(contract, columns), history]
+
+
+def current_table(contract: Contract, columns: list[dict[str, str]]) -> dict[str, Any]:
     return {
         "name": f"{contract.feed}_current",
         "description": (f"{contract.title_zh}（{contract.owner}，{contract.format}，主键 "
@@ -62,7 +94,8 @@ def source_table(contract: Contract) -> dict[str, Any]:
         "meta": {"feed": contract.feed, "owner": contract.owner, "cadence": contract.cadence,
                  "contract": f"sources/{contract.path.name}" if contract.path else None},
         "config": {"loaded_at_field": "_valid_from",
-                   "freshness": {"warn_after": {"count": contract.overdue_after_days, "period": "day"}}},
+                   **({"freshness": {"warn_after": {"count": overdue_after_days(contract.cadence), "period": "day"}}}
+                      if overdue_after_days(contract.cadence) is not None else {})},
         "columns": columns,
     }
 
@@ -72,8 +105,8 @@ def render(sources_dir: Path = SOURCES_DIR) -> str:
         "name": "raw", "schema": "raw",
         "description": ("摄取层：各部门报送文件经契约校验后的当前版本（每个主键一行）。Ingested bureau feeds, current "
                         "version of each key, with lineage columns (_source_file, _source_row, _valid_from)."),
-        "tables": [source_table(c) for c in load_contracts(sources_dir).values()],
-    }]}
+        "tables": [t for c in load_contracts(sources_dir).values() for t in source_tables(c)],
+    }, AUDIT]}
     return HEADER + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120)
 
 

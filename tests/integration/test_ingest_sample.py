@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from pipelines import duck, sample
-from pipelines.contracts import FEEDS, load_contracts
+from pipelines.contracts import delivered_feeds, load_contracts
+
+FEEDS = delivered_feeds()   # the feeds the sample writes
 from pipelines.home import DataHome
 from pipelines.ingest import ingest_feed
 

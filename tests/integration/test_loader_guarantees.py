@@ -39,10 +39,26 @@ def sample(tmp_path_factory) -> tuple[Path, dict]:
     return home, generate(home, scale=0.01, seed=11, progress=False)
 
 
+def _platform_file(sample, contract: Contract) -> dict | None:
+    """A feed the sample does not write, because no bureau delivers it on a cadence, is written by a command of
+    the platform: its file as that command writes it, in the sample's truth format."""
+    home, _ = sample
+    if contract.feed != "alert_acks":
+        return None
+    from pipelines.report.acks import write_acknowledgement
+
+    path = write_acknowledgement(DataHome(home), ["network_gap|JJ-M001"], by="市建设局", on="2025-06-30",
+                                 action="已派员核查")
+    return {"path": path.relative_to(home).as_posix(), "feed": contract.feed, "format": "csv",
+            "encoding": "utf-8-sig", "invalid_rows": []}
+
+
 def base_record(sample, contract: Contract):
-    """A valid record of the feed as the generator wrote it: (file truth, the file read plainly, its index)."""
+    """A valid record of the feed as the generator (or the platform's command) wrote it: (file truth, the file
+    read plainly, its index)."""
     home, truth = sample
-    for ft in truth["files"]:
+    platform = _platform_file(sample, contract)
+    for ft in ([platform] if platform else truth["files"]):
         if ft["feed"] != contract.feed or ft["path"] in truth.get("broken_files", []) \
                 or (ft["format"] == "geo" and not ft["path"].endswith(".geojson")):
             continue

@@ -43,7 +43,10 @@ def test_staging_tests_do_not_restate_a_contract_rule():
     for test, model in _generic_tests(manifest):
         if model["schema"] != "staging":
             continue
-        contract = contracts[_feed_of(manifest, model["unique_id"])]
+        feed = _feed_of(manifest, model["unique_id"])
+        if feed not in contracts:      # a staging model over no feed (the loader's file registry)
+            continue
+        contract = contracts[feed]
         kind, column = test["test_metadata"]["name"], test.get("column_name")
         columns = {c.name: c for c in contract.columns}
         args = test["test_metadata"].get("kwargs", {})
