@@ -129,16 +129,29 @@ def unit_factor_sql(unit_expr: str, stored_unit: str | None, bare: float | str) 
     return f"(CASE {unit_expr} {' '.join(whens)} END)"
 
 
+BRACKETS_FROM, BRACKETS_TO = "【】〔〕[]", "()()()"
+
+
+def label_key(label: str) -> str:
+    """The key a label is matched by: width folded, spaces removed, upper case, every bracket as ``()``."""
+    text = str(label).translate(str.maketrans(FULLWIDTH + BRACKETS_FROM, HALFWIDTH + BRACKETS_TO))
+    return re.sub(r"\s+", "", text).upper()
+
+
 def enum_sql(value_sql: str, values: dict[str, object], integer: bool = False) -> str:
-    """CASE expression mapping a (cleaned) label to its code via a contract's ``values`` map: case- and
-    space-insensitive; a code is accepted as itself; anything else → NULL (the ``enum`` rule)."""
+    """CASE expression mapping a (cleaned, i.e. width-folded) label to its code via a contract's ``values``
+    map. Forgiven by rule, never by guess: case, spaces, the bracket style (``（）【】〔〕[]``), and a
+    bracketed remark after the label (``已结案（归档）`` → ``已结案``) when the label itself is unknown. A code is
+    accepted as itself; anything else → NULL (an unknown label)."""
     pairs: dict[str, object] = {}
     for label, code in values.items():
-        pairs.setdefault(str(label).replace(" ", "").upper(), code)
+        pairs.setdefault(label_key(label), code)
     for code in values.values():
-        pairs.setdefault(str(code).replace(" ", "").upper(), code)
+        pairs.setdefault(label_key(str(code)), code)
     whens = " ".join(f"WHEN {sql_str(k)} THEN {code if integer else sql_str(code)}" for k, code in pairs.items())
-    return f"(CASE upper(replace({value_sql}, ' ', '')) {whens} END)"
+    key = f"upper(translate(replace({value_sql}, ' ', ''), {sql_str(BRACKETS_FROM)}, {sql_str(BRACKETS_TO)}))"
+    return (f"(CASE {key} {whens} ELSE CASE WHEN contains({key}, '(') THEN "
+            f"(CASE regexp_replace({key}, '\\([^()]*\\)', '', 'g') {whens} END) END END)")
 
 
 @lru_cache(maxsize=1)

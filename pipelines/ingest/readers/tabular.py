@@ -14,7 +14,7 @@ import re
 import duckdb
 
 from pipelines.contracts import Contract
-from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers
+from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers, missing_columns, missing_message
 from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile
@@ -61,6 +61,9 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     header_rowid = top[header_index][0]
     header_cells = [None if v is None else str(v).strip() for v in top[header_index][1:]]
     mapping = map_headers(contract, header_cells)
+    fatal, absent = missing_columns(contract, mapping)
+    if fatal:
+        raise UnreadableFile(*missing_message(fatal, header_cells))
 
     blank_sql = " AND ".join(_blank(c) for c in columns)
     if small:
@@ -134,4 +137,6 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
         headers=dict(mapping.headers), rows_read=rows_read, rows_blank=rows_blank, rows_remarks=remarks,
         header_row=header_index + 1, encoding=encoding,
         temp_tables=[view, f"{view}_t", source_table],
+        header_variants=dict(mapping.variants), missing_columns=[c.name for c in absent],
+        unmatched_headers=[h for i, h in mapping.unmatched if i < len(columns) and (counts[i] or h)],
     )
