@@ -18,3 +18,26 @@
     select cast(last_day(d) as date) as as_of
     from generate_series(date_trunc('month', {{ start_date }}), {{ end_date }}, interval 1 month) as g(d)
 {%- endmacro %}
+
+{#- Spatial functions for the models that measure distances (DuckDB: the spatial extension, installed from the
+    pinned wheel by `sewershare setup`). -#}
+{% macro load_spatial() -%}
+    {{ return(adapter.dispatch('load_spatial', 'sewershare')()) }}
+{%- endmacro %}
+
+{% macro default__load_spatial() -%}
+{%- endmacro %}
+
+{% macro duckdb__load_spatial() -%}
+    load spatial
+{%- endmacro %}
+
+{#- Distance in metres from a geometry in the store CRS (EPSG:4549) to a point given as CGCS2000 lon/lat. -#}
+{% macro distance_to_lonlat(geometry, lon, lat) -%}
+    {{ return(adapter.dispatch('distance_to_lonlat', 'sewershare')(geometry, lon, lat)) }}
+{%- endmacro %}
+
+{% macro duckdb__distance_to_lonlat(geometry, lon, lat) -%}
+    ST_Distance(ST_GeomFromWKB(ST_AsWKB({{ geometry }})),
+                ST_Transform(ST_Point({{ lon }}, {{ lat }}), 'EPSG:4490', 'EPSG:4549', always_xy := true))
+{%- endmacro %}

@@ -34,7 +34,7 @@ cases as (
     select
         c.*,
         coalesce(c.case_status, 'open') <> 'dismissed' as is_violation
-    from {{ ref('stg_enforcement__cases') }} as c
+    from {{ ref('int_enforcement_located') }} as c
     where c.credit_code is not null
 ),
 
