@@ -25,6 +25,7 @@ run: setup
 
 ## Test command: set up, then run the test suite (CI calls exactly this).
 test: setup
+	scripts/ensure_chromium.sh
 	$(PY) -m pytest -n 2 -q
 
 sample: setup
