@@ -19,6 +19,15 @@
     from generate_series(date_trunc('month', {{ start_date }}), {{ end_date }}, interval 1 month) as g(d)
 {%- endmacro %}
 
+{#- The text as sent of a descriptive value the loader could not read (raw.<feed>._unmapped, a MAP). -#}
+{% macro unmapped_text(field) -%}
+    {{ return(adapter.dispatch('unmapped_text', 'sewershare')(field)) }}
+{%- endmacro %}
+
+{% macro duckdb__unmapped_text(field) -%}
+    _unmapped['{{ field }}']
+{%- endmacro %}
+
 {#- Spatial functions for the models that measure distances (DuckDB: the spatial extension, installed from the
     pinned wheel by `sewershare setup`). -#}
 {% macro load_spatial() -%}

@@ -8,6 +8,7 @@ Nothing a bureau sends is dropped in silence. Per loaded file, one row per (fiel
 | ``invalid_value`` | a descriptive value that is not a number/date/year, out of range, of the wrong pattern or checksum: kept, typed NULL | the text, folded |
 | ``missing_value`` | a descriptive field the contract marks ``required`` left empty: kept | NULL |
 | ``derived`` | a value the loader derived because the file left it empty (length from the geometry) | NULL |
+| ``censored`` | a measurement below the detection limit (``<0.05``, ``未检出``): stored NULL, the text kept | the text |
 | ``header_variant`` | a header matched by a rule, not letter for letter (add it to the synonyms to silence it) | the header |
 | ``unmatched_header`` | a filled header naming no contract column (its cells stay in ``raw_values`` only) | the header |
 | ``missing_column`` | a contract column the file has no header for: NULL in every record | NULL (``detail``: how it is derived, if it is) |
@@ -32,14 +33,15 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows_quarantined", "BIGINT"), ("detail", "VARCHAR"), ("run_id", "VARCHAR"), ("found_at", "TIMESTAMP"),
     ("resolved_at", "TIMESTAMP"), ("resolved_as", "VARCHAR"),
 )
-KINDS = ("unknown_label", "invalid_value", "missing_value", "derived", "header_variant", "unmatched_header",
-         "missing_column")
+KINDS = ("unknown_label", "invalid_value", "missing_value", "derived", "censored", "header_variant",
+         "unmatched_header", "missing_column")
 # What a bureau reads about each kind, and what fixes it.
 KIND_WORDS: dict[str, tuple[str, str]] = {
     "unknown_label": ("不认识的取值", "unknown label"),
     "invalid_value": ("无法识别的描述性取值（已置空）", "unreadable descriptive value (kept as NULL)"),
     "missing_value": ("描述性必填项为空", "descriptive field left empty"),
     "derived": ("缺失值已推导", "missing value derived"),
+    "censored": ("低于检出限（已置空，原文保留）", "below the detection limit (NULL, text kept)"),
     "header_variant": ("表头按规则识别", "header matched by a rule"),
     "unmatched_header": ("无法识别的表头（该列未入库）", "unmatched header (column not loaded)"),
     "missing_column": ("文件缺少此列（全部为空）", "column missing from the file (NULL throughout)"),

@@ -8,7 +8,8 @@ one column wins; a rule that would give two columns gives none — never a guess
    ``管 径``, ``GDBH``/``gdbh``, ``segment_id``);
 2. without its bracketed parts (brackets of either width, ``【】``, ``〔〕``, ``[]``), it equals a spelling
    without its bracketed parts: units in brackets (``许可排水量(吨/日)`` → ``许可排水量``);
-3. by affix rules, on both sides: a ``所在`` / ``所属`` prefix is dropped (``所在区县`` → ``区县``); an
+3. by affix rules, on both sides: a ``所在`` / ``所属`` prefix is dropped (``所在区县`` → ``区县``); a trailing
+   ``时间`` reads as ``日期`` (``发证时间`` → ``发证日期``); an
    identifier suffix (``编号``, ``代码``, ``编码``, ``号``) or a name suffix (``名称``) may be added or dropped but
    never swapped for the other (``进口监测点MN`` → ``进口监测点MN编号``, ``区县名称`` → ``区县``, but ``厂站名称``
    is not ``厂站编号``); English headers are compared by their words (``Segment ID``, ``District``,
@@ -37,6 +38,8 @@ _PREFIX = re.compile(r"^(所在|所属)")
 # Suffix classes: an identifier suffix and a name suffix. A header may add or drop one, not swap them.
 _ID_SUFFIX = re.compile(r"(编号|代码|编码|代号|号)$")
 _NAME_SUFFIX = re.compile(r"(名称)$")
+# In these exports a trailing 时间 names the same day as 日期 (发证时间, 采样时间, 整改完成时间).
+_DAY_WORD = re.compile(r"时间$")
 _ID_WORDS = {"id", "no", "code", "number", "num", "nr"}
 _NAME_WORDS = {"name"}
 # Unit words at the end of canonical names (`depth_m`, `permitted_volume_m3d`, `bod5_mg_l`).
@@ -71,7 +74,7 @@ def _affix_keys(text: str, canonical: bool = False) -> tuple[str, str | None]:
             body = "".join(words[:-1])
             return body + kind, (body or None)
         return "".join(words), None
-    key = _PREFIX.sub("", _stem(fold_header(text)))
+    key = _DAY_WORD.sub("日期", _PREFIX.sub("", _stem(fold_header(text))))
     for pattern, kind in ((_ID_SUFFIX, "#id"), (_NAME_SUFFIX, "#name")):
         match = pattern.search(key)
         if match and match.start() > 0:

@@ -397,8 +397,8 @@ class _FeedRun:
                                                          for p in batch], self.run_id)
             unmapped = dict(con.execute(
                 f"SELECT _batch_file, count(*) FROM {validate.CHECKED_TABLE} WHERE _reasons IS NULL "
-                f"AND _unmapped IS NOT NULL AND _batch_file IN ({', '.join(str(int(k)) for k in extracts)}) "
-                "GROUP BY 1").fetchall())
+                "AND len(list_filter(_notes, n -> n.kind IN ('unknown_label', 'invalid_value'))) > 0 "
+                f"AND _batch_file IN ({', '.join(str(int(k)) for k in extracts)}) GROUP BY 1").fetchall())
             ids = ", ".join(str(p.result.file_id) for p in batch)
             # Re-count from the tables themselves: what the warehouse now holds for each file.
             in_raw = dict(con.execute(f"SELECT _file_id, count(*) FROM {history.table_name(self.contract)} WHERE _file_id IN ({ids}) "

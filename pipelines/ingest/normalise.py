@@ -36,6 +36,9 @@ EMPTY_MARKERS = ("/", "-", "--", "—", "——", "－", "不详", "未知", "�
 NUMBER_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 # A number with an optional unit written after it: `12.5万元`, `400 mm`, `3.2km`.
 NUMBER_UNIT_RE = rf"^({NUMBER_RE})\s*(\D*)$"
+# A lab value below the detection limit (`<0.05`, `＜0.05`, `未检出`, `ND`): a censored measurement, not a
+# number and not an error. It is stored as NULL, the text kept, and counted as a finding (kind `censored`).
+CENSORED_RE = r"^(?:[<≤]|小于|低于)\s*" + NUMBER_RE + r"\s*\D*$|^(?:未检出|ND|N\.D\.|nd|<DL|低于检出限)$"
 DATE_FORMATS = (
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日",
     "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",

@@ -219,7 +219,8 @@ class Plan:
                 typed = f"CASE WHEN {x} IS NULL THEN 0 ELSE {t(column.name)} END"
             wz, we = TYPE_WORDS[kind]
             unit = f"（单位 {column.unit}）" if column.unit else ""
-            out.append(Check(column.name, "type", f"{x} IS NOT NULL AND {typed} IS NULL", raw,
+            censored = f" AND NOT {self.censored(column)}" if kind in ("decimal", "integer") else ""
+            out.append(Check(column.name, "type", f"{x} IS NOT NULL AND {typed} IS NULL{censored}", raw,
                              f"{fz}：{wz}{unit}", f"{fe}: {we}"))
         if kind in ("enum", "district"):
             allowed = "GB/T 2260 区县名称或代码" if kind == "district" else "、".join(list(column.values)[:16])
@@ -298,11 +299,20 @@ class Plan:
             check.strict = self.by_name[check.field].strict
         return out
 
-    def derivations(self) -> list[tuple[str, str]]:
-        """(field, SQL condition) of the values the loader derives when a file leaves them empty."""
+    def censored(self, column: Column) -> str:
+        """TRUE when a number cell holds a value below the detection limit (``<0.05``, ``未检出``)."""
+        return f"coalesce(regexp_full_match({v(column.name)}, {sql_str(normalise.CENSORED_RE)}), false)"
+
+    def derivations(self) -> list[tuple[str, str, str, bool]]:
+        """(field, finding kind, SQL condition, keep the text) of what the loader reports without failing a
+        record: a value derived because the file left it empty; a censored lab value (stored NULL, the text
+        kept in ``_unmapped``)."""
         out = []
         if self.geo and "length_m" in self.by_name:
-            out.append(("length_m", f"{v('length_m')} IS NULL AND _g IS NOT NULL"))
+            out.append(("length_m", "derived", f"{v('length_m')} IS NULL AND _g IS NOT NULL", False))
+        for column in self.columns:
+            if column.type in ("decimal", "integer") and not column.derived and column.name != "length_m":
+                out.append((column.name, "censored", self.censored(column), True))
         return out
 
     def key_ok(self, alias: str = "") -> str:
@@ -367,19 +377,25 @@ class Plan:
         # Values the loader derived where the file left them empty (reported, not failures).
         derived_notes = self.derivations()
         soft_flags += [f"({integrity_gate} AND coalesce({cond}, false)) AS _d{i}"
-                       for i, (_, cond) in enumerate(derived_notes)]
-        note_items += [f"CASE WHEN _d{i} THEN {{'field': {sql_str(name)}, 'kind': 'derived', 'rule': NULL, "
-                       f"'value': NULL}}::{NOTE_TYPE} END" for i, (name, _) in enumerate(derived_notes)]
+                       for i, (_, _, cond, _) in enumerate(derived_notes)]
+        note_items += [f"CASE WHEN _d{i} THEN {{'field': {sql_str(name)}, 'kind': {sql_str(kind)}, 'rule': NULL, "
+                       f"'value': {v(name) if keep else 'NULL'}}}::{NOTE_TYPE} END"
+                       for i, (name, kind, _, keep) in enumerate(derived_notes)]
         unusable: dict[str, list[str]] = {}
         for i, ch in enumerate(soft):
             if ch.rule != "required":
                 unusable.setdefault(ch.field, []).append(f"_s{i}")
         soft_any = " OR ".join([f"_s{i}" for i in range(len(soft))]
                                + [f"_d{i}" for i in range(len(derived_notes))]) or "FALSE"
-        kept_any = " OR ".join(f for flags in unusable.values() for f in flags) or "FALSE"
+        # the text as sent of every value not stored: unreadable descriptive values, censored measurements
+        kept_text = {name: list(flags) for name, flags in unusable.items()}
+        for i, (name, _, _, keep) in enumerate(derived_notes):
+            if keep:
+                kept_text.setdefault(name, []).append(f"_d{i}")
+        kept_any = " OR ".join(f for flags in kept_text.values() for f in flags) or "FALSE"
         kept_items = [f"CASE WHEN {' OR '.join(flags)} THEN {{'key': {sql_str(name)}, "
                       f"'value': CAST({self.raw_sql(self.by_name[name])} AS VARCHAR)}} END"
-                      for name, flags in unusable.items()]
+                      for name, flags in kept_text.items()]
 
         outputs = []
         owner = {n: c.name for c in self.columns for n, _ in output_columns(c, self.contract.store_crs)}

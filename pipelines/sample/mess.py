@@ -196,7 +196,7 @@ BAD_LABELS = {
     "inspection_method": ("日常巡查", "随机抽查"),
     "sampling_point": ("中间池", "二沉池"),
     "misconnection_type": ("污废混接", "混接"),
-    "severity": ("严重", "一般"),
+    "severity": ("一般", "待定"),
     "rectification_status": ("已完成", "待整改"),
     "project_type": ("管网改造", "其他"),
     "funding_source": ("省级补助", "自筹"),

@@ -6,7 +6,8 @@
   District of an enforcement case: as reported; else the district of the subject's permits (drainage, discharge)
   when they all lie in one; else the registration authority's area code, characters 3–8 of the unified social
   credit code (GB 32100-2015 clause 4, GB/T 2260 codes), through the districts seed (331021 → 331083; a code
-  registered at city level names no district).
+  registered at city level names no district). A code that failed its checksum is kept by ingestion as sent
+  (credit_code_unverified): its area digits still place the case, marked credit_code_unverified.
 -#}
 with cases as (
     select * from {{ ref('stg_enforcement__cases') }}
@@ -34,8 +35,8 @@ area_codes as (
     union
     select d.district_code, a.area_code
     from {{ ref('districts') }} as d
-    inner join (select distinct substring(credit_code, 3, 6) as area_code
-                from cases where credit_code is not null) as a
+    inner join (select distinct substring(coalesce(credit_code, credit_code_unverified), 3, 6) as area_code
+                from cases) as a
         on '|' || d.aliases || '|' like '%|' || a.area_code || '|%'
     where coalesce(d.note, '') <> 'city'
 )
@@ -50,7 +51,8 @@ select
     coalesce(c.district_code, p.district_code, a.district_code)   as district_code,
     case when c.district_code is not null then 'reported'
          when p.district_code is not null then 'permit'
-         when a.district_code is not null then 'credit_code' end  as district_source,
+         when a.district_code is not null and c.credit_code is not null then 'credit_code'
+         when a.district_code is not null then 'credit_code_unverified' end as district_source,
     c.violation_type,
     c.decision_no,
     c.penalty_yuan,
@@ -63,4 +65,5 @@ select
     c._source_row
 from cases as c
 left join permit_districts as p on p.credit_code = c.credit_code
-left join area_codes as a on a.area_code = substring(c.credit_code, 3, 6)
+left join area_codes as a
+    on a.area_code = substring(coalesce(c.credit_code, upper(trim(c.credit_code_unverified))), 3, 6)

@@ -20,7 +20,7 @@ from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile
 
 # First words of the rows bureaus put under a table: remarks, signatures, "data as of".
-REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期|制表|审核|复核|负责人|"
+REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期|填报[:：]|制表|审核|复核|负责人|"
               r"单位负责人|联系人|联系电话|电话[:：]|日期[:：]|签字|签名|盖章|统计人|数据截[至止]|数据来源[:：]|以上)")
 # What makes a cell look blank, one list for Python and SQL (a plain literal: a chr() concatenation is
 # re-planned for every column and cost milliseconds per statement).
