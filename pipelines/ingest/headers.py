@@ -22,6 +22,7 @@ can add it as a synonym); a header naming no column is *unmatched*; a contract c
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -36,7 +37,7 @@ _SPACES = re.compile(r"\s+")
 _BRACKETED = re.compile(r"\([^()]*\)")
 _PREFIX = re.compile(r"^(所在|所属)")
 # Suffix classes: an identifier suffix and a name suffix. A header may add or drop one, not swap them.
-_ID_SUFFIX = re.compile(r"(编号|代码|编码|代号|号)$")
+_ID_SUFFIX = re.compile(r"(编号|文号|代码|编码|代号|号)$")
 _NAME_SUFFIX = re.compile(r"(名称)$")
 # In these exports a trailing 时间 names the same day as 日期 (发证时间, 采样时间, 整改完成时间).
 _DAY_WORD = re.compile(r"时间$")
@@ -48,9 +49,11 @@ _UNIT_WORDS = {"m", "mm", "km", "m3d", "m3h", "yuan", "mg", "l", "t", "a"}
 
 @lru_cache(maxsize=65536)
 def fold_header(text: str | None) -> str:
+    """Compatibility forms folded (NFKC: full width, ``³``, subscripts as in ``BOD₅``), brackets of every
+    style as ``()``, spaces and line breaks removed, lower case."""
     if text is None:
         return ""
-    folded = str(text).translate(_FOLD).replace("³", "3")
+    folded = unicodedata.normalize("NFKC", str(text)).translate(_FOLD)
     return _SPACES.sub("", folded).lower()
 
 
@@ -85,7 +88,7 @@ def _affix_keys(text: str, canonical: bool = False) -> tuple[str, str | None]:
 
 def fold_header_words(text: str) -> str:
     """Like ``fold_header`` but keeping word breaks (English headers are compared word by word)."""
-    return str(text).translate(_FOLD).replace("³", "3").lower()
+    return unicodedata.normalize("NFKC", str(text)).translate(_FOLD).lower()
 
 
 @dataclass(frozen=True)

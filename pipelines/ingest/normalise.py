@@ -53,7 +53,8 @@ TIMESTAMP_FORMATS = ("%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "
 EXCEL_SERIAL_RE = r"\d{5}(?:\.\d+)?"
 PIPE_BOX_RE = r"^B?(\d+(?:\.\d+)?)(?:MM)?\s*[×X*✕]\s*H?(\d+(?:\.\d+)?)\s*(MM|毫米)?$"
 PIPE_ROUND_RE = r"^(?:DN|DE|D|Φ|Ø)?\s*(\d+(?:\.\d+)?)\s*(MM|毫米|CM|M|米)?$"
-LIST_SEPARATORS_RE = r"[,;、，；]"
+# Between the items of a list cell (涉及管段编号): commas, semicolons and 、 of either width, a slash, spaces.
+LIST_SEPARATORS_RE = r"[,;、，；/／\s]+"
 
 # Unit spellings → factor to the stored unit, per stored unit. Keys are folded: lower case, `³` → `3`,
 # no spaces, full-width folded. The empty key is "bare number" and is decided per column and header.
