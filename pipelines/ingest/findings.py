@@ -94,8 +94,10 @@ def record_headers(con: duckdb.DuckDBPyConnection, contract: Contract, files: li
             rows.append([file_id, contract.feed, name, field, "missing_column", None, None, extract.rows_read, 0,
                          derivation, run_id, at])
     if rows:
+        # one statement for the batch (executemany pays a statement per row)
         names = [n for n, _ in COLUMNS[:12]]
-        con.executemany(f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})", rows)
+        values = ", ".join("(" + ", ".join("?" for _ in names) + ")" for _ in rows)
+        con.execute(f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES {values}", [x for row in rows for x in row])
 
 
 def _derivation(contract: Contract, field: str) -> str | None:

@@ -153,9 +153,11 @@ def enum_sql(value_sql: str, values: dict[str, object], integer: bool = False) -
     for code in values.values():
         pairs.setdefault(label_key(str(code)), code)
     whens = " ".join(f"WHEN {sql_str(k)} THEN {code if integer else sql_str(code)}" for k, code in pairs.items())
-    key = f"upper(translate(replace({value_sql}, ' ', ''), {sql_str(BRACKETS_FROM)}, {sql_str(BRACKETS_TO)}))"
-    return (f"(CASE {key} {whens} ELSE CASE WHEN contains({key}, '(') THEN "
-            f"(CASE regexp_replace({key}, '\\([^()]*\\)', '', 'g') {whens} END) END END)")
+    # Most cells are a label as listed: one CASE. Only the rest pay for the bracket rules.
+    plain = f"upper(replace({value_sql}, ' ', ''))"
+    key = f"translate({plain}, {sql_str(BRACKETS_FROM)}, {sql_str(BRACKETS_TO)})"
+    return (f"(CASE {plain} {whens} ELSE CASE {key} {whens} ELSE CASE WHEN contains({key}, '(') THEN "
+            f"(CASE regexp_replace({key}, '\\([^()]*\\)', '', 'g') {whens} END) END END END)")
 
 
 @lru_cache(maxsize=1)
@@ -193,8 +195,10 @@ def macro_sql() -> list[str]:
                    WHEN prefix(s::VARCHAR, ' ') OR suffix(s::VARCHAR, ' ') THEN trim(s::VARCHAR)
                    ELSE s::VARCHAR END)""",
         # Empty and "no value" markers → NULL (argument already folded).
+        # A scalar CASE, not `s IN (…)`: an IN list this long becomes a join in the plan, once per use of the
+        # cleaned value (measured: 4–6 joins in the check statement, a third of its time).
         f"""CREATE OR REPLACE TEMP MACRO ss_empty_null(s) AS (
-              CASE WHEN s IN ('', {', '.join(sql_str(m) for m in EMPTY_MARKERS)}) THEN NULL ELSE s END)""",
+              CASE s {' '.join(f'WHEN {sql_str(m)} THEN NULL' for m in ('', *EMPTY_MARKERS))} ELSE s END)""",
         """CREATE OR REPLACE TEMP MACRO ss_clean(s) AS (ss_empty_null(ss_fold(s)))""",
         # Number text → DOUBLE (thousands separators allowed); anything else → NULL.
         f"""CREATE OR REPLACE TEMP MACRO ss_number(s) AS (

@@ -300,8 +300,10 @@ class Plan:
         return out
 
     def censored(self, column: Column) -> str:
-        """TRUE when a number cell holds a value below the detection limit (``<0.05``, ``未检出``)."""
-        return f"coalesce(regexp_full_match({v(column.name)}, {sql_str(normalise.CENSORED_RE)}), false)"
+        """TRUE when a number cell holds a value below the detection limit (``<0.05``, ``未检出``). The regex
+        runs only on the rare cells that did not read as a number."""
+        return (f"(CASE WHEN {v(column.name)} IS NOT NULL AND {t(column.name)} IS NULL "
+                f"THEN regexp_full_match({v(column.name)}, {sql_str(normalise.CENSORED_RE)}) ELSE false END)")
 
     def derivations(self) -> list[tuple[str, str, str, bool]]:
         """(field, finding kind, SQL condition, keep the text) of what the loader reports without failing a
@@ -311,7 +313,9 @@ class Plan:
         if self.geo and "length_m" in self.by_name:
             out.append(("length_m", "derived", f"{v('length_m')} IS NULL AND _g IS NOT NULL", False))
         for column in self.columns:
-            if column.type in ("decimal", "integer") and not column.derived and column.name != "length_m":
+            # detection limits are a laboratory's: concentrations only (no cost on the other feeds' numbers)
+            if (column.type == "decimal" and column.unit == "mg/L" and not column.derived
+                    and self.contract.format in ("csv", "xlsx")):
                 out.append((column.name, "censored", self.censored(column), True))
         return out
 

@@ -115,7 +115,8 @@ def test_unit_written_in_value_wins_over_header(con):
     ("enforcement", "case_status", "已结案（已归档）", "closed"), ("enforcement", "case_status", "已 结 案", "closed"),
     ("enforcement", "case_status", "【已结案】", None),
     ("upgrade_projects", "status", "已完工[竣工验收中]", "completed"),
-    ("misconnections", "severity", "重度", "severe"), ("misconnections", "severity", "严重", None),
+    ("misconnections", "severity", "重度", "severe"), ("misconnections", "severity", "严重", "severe"),
+    ("misconnections", "severity", "一般", None),
 ])
 def test_enum_maps_labels_to_codes(con, feed, column, text, code):
     from pipelines.contracts import load_contracts
