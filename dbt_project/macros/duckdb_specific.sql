@@ -48,5 +48,18 @@
 
 {% macro duckdb__distance_to_lonlat(geometry, lon, lat) -%}
     ST_Distance(ST_GeomFromWKB(ST_AsWKB({{ geometry }})),
-                ST_Transform(ST_Point({{ lon }}, {{ lat }}), 'EPSG:4490', 'EPSG:4549', always_xy := true))
+                {{ point_4549_from_lonlat(lon, lat) }})
+{%- endmacro %}
+
+{#- Every date from start_date through end_date (SQL date expressions or columns of the calling query's
+    lateral scope): select <day> ... Used as a lateral series, one row per day. -#}
+{% macro day_series(start_date, end_date, day_name='day') -%}
+    select cast(d as date) as {{ day_name }}
+    from generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval 1 day) as g(d)
+{%- endmacro %}
+
+{#- A point in the warehouse CRS (EPSG:4549, metres) from CGCS2000 longitude/latitude (EPSG:4490); needs the
+    spatial extension (the model's pre_hook loads it). -#}
+{% macro point_4549_from_lonlat(longitude, latitude) -%}
+    ST_Transform(ST_Point({{ longitude }}, {{ latitude }}), 'EPSG:4490', 'EPSG:4549', always_xy := true)
 {%- endmacro %}

@@ -26,7 +26,8 @@ def fields(contract: Contract) -> tuple[Column, ...]:
         name, zh = factor["name"], factor.get("zh", factor["name"])
         # measured values: structural (a value that cannot be read quarantines its packet)
         extra.append(Column(name=f"{name}_avg", zh=f"{zh}均值({code}-Avg)", type="decimal",
-                            unit=factor.get("unit") or None, role="structural",
+                            unit=factor.get("unit") or None, source_unit=factor.get("source_unit") or None,
+                            role="structural",
                             range=tuple(factor["range"]) if factor.get("range") else None))
         extra.append(Column(name=f"{name}_flag", zh=f"{zh}数据标记({code}-Flag)", type="enum", role="structural",
                             values={flag: flag for flag in contract.flags}))

@@ -8,15 +8,12 @@ SEWERSHARE_MARTS_SCALE sets the scale (default 0.01); above 0.01 the module is m
 """
 from __future__ import annotations
 
-import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from pipelines import duck
-from pipelines.contracts import load_contracts
 from pipelines.home import DataHome
 
 SCALE = float(os.environ.get("SEWERSHARE_MARTS_SCALE", "0.01"))
@@ -26,28 +23,13 @@ if SCALE > 0.01:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    from dagster import materialize
+    """The session's shared sample home (tests/fixtures/published_home.py): sample, ingestion, dbt build through
+    Dagster, publication; built once for every module that needs it."""
+    from tests.fixtures.published_home import sample_home
 
-    from pipelines.ingest.loader import ingest_feed
-    from pipelines.resources import WarehouseResource
-    from pipelines.sample import generate
-    from pipelines.transform.assets import dbt_models, dbt_resource
-
-    home = DataHome.resolve(tmp_path_factory.mktemp("sample_home")).ensure()
-    truth = generate(home.root, scale=SCALE, seed=42, progress=False)
-    duck.install_extensions()
-    con = duck.connect(home.warehouse)
-    try:
-        for contract in load_contracts().values():
-            ingest_feed(contract, home, con, run_id="marts-sample", strict=False)
-    finally:
-        con.close()
-    started = time.perf_counter()
-    result = materialize([dbt_models], raise_on_error=False, resources={
-        "dbt": dbt_resource(home), "warehouse": WarehouseResource(path=str(home.warehouse))})
-    seconds = time.perf_counter() - started
-    print(f"\ndbt build through Dagster at scale {SCALE}: {seconds:.1f} s")
-    return home, truth, result
+    built = sample_home(tmp_path_factory, scale=SCALE)
+    print(f"\ndbt build through Dagster at scale {SCALE}: {built.build['seconds']:.1f} s")
+    return built.home, built.truth, built.build
 
 
 def _truth_rows(truth: dict, feed: str, kind: str) -> list[tuple[str, int]]:
@@ -77,10 +59,9 @@ def _query(home: DataHome, sql: str) -> set:
 
 
 def test_build_passes_every_blocking_check(sample):
-    _, _, result = sample
-    assert result.success
-    assert not [e.check_name for e in result.get_asset_check_evaluations()
-                if not e.passed and e.severity.value == "ERROR"]
+    _, _, build = sample
+    assert build["success"]
+    assert not [c["name"] for c in build["checks"] if not c["passed"] and c["severity"] == "ERROR"]
 
 
 def test_segments_drawn_against_the_flow_are_exactly_the_reoriented_ones(sample):
@@ -90,6 +71,38 @@ def test_segments_drawn_against_the_flow_are_exactly_the_reoriented_ones(sample)
     assert expected
     found = _query(home, "SELECT object_id FROM marts.network_anomalies WHERE anomaly_kind = 'reversed_segment'")
     assert found == expected
+
+
+def test_direct_discharges_are_exactly_the_listed_ones_and_first_in_the_register(sample):
+    home, truth, _ = sample
+    expected = _keys(home, "raw.census_pipes_current", "segment_id",
+                     _truth_rows(truth, "census_pipes", "direct_discharge"))
+    assert expected
+    found = _query(home, "SELECT object_id FROM marts.network_anomalies WHERE anomaly_kind = 'direct_discharge'")
+    assert found == expected
+    assert _query(home, "SELECT segment_id FROM marts.problem_pipes WHERE priority = 1") == expected
+
+
+def test_a_later_sonar_check_keeps_the_cctv_structure(sample):
+    """Segments whose latest inspection is sonar after a CCTV one (the 声纳复查 batches): the structural grade
+    is the CCTV inspection's, read here straight from the raw layer."""
+    home, _, _ = sample
+    con = duck.connect(home.warehouse, read_only=True, extensions=())
+    try:
+        rows = con.execute("""
+            WITH latest AS (
+                SELECT segment_id, arg_max(method, inspected_on) AS method, max(inspected_on) AS on_
+                FROM raw.inspections_current GROUP BY segment_id),
+            cctv AS (
+                SELECT segment_id, max(inspected_on) AS on_ FROM raw.inspections_current
+                WHERE method = 'CCTV' GROUP BY segment_id)
+            SELECT l.segment_id, c.on_, p.structural_method, p.structural_inspected_on, p.last_method
+            FROM latest l JOIN cctv c USING (segment_id) JOIN marts.pipe_segments p USING (segment_id)
+            WHERE l.method = 'SONAR' AND c.on_ < l.on_""").fetchall()
+    finally:
+        con.close()
+    assert rows
+    assert all((method, on, last) == ("CCTV", cctv_on, "SONAR") for _, cctv_on, method, on, last in rows), rows[:3]
 
 
 def test_repeat_offenders_are_exactly_the_flagged_dischargers(sample):
