@@ -173,10 +173,11 @@ def _write_sonar_recheck(ctx, d, seg_ids, days, ins_len, orphan, cctv_segments: 
     batch_id = cells["batch_id"][0]
     name = f"{d.code}_{d.name}_声纳复查_{batch_id}.xlsx"
     path, truth = ctx.new_file("inspections", name, "xlsx")
-    headers = pick_headers_for(ctx.contracts["inspections"], rng)
+    headers = prepare(ctx, "inspections", name, pick_headers_for(ctx.contracts["inspections"], rng), sheet)
     truth.header_row = write_xlsx(path, headers, sheet, f"{d.name}污水管道声纳复查结果（{batch_id}）",
                                   f"备注：声纳检测只评定功能性状况。填报人：{person(rng)}", sheet_name="检测结果")
     sheet.finish(truth)
+    record_headers(ctx.contracts["inspections"], truth, sheet, headers)
     ctx.delivered(path, mess.to_date(later.max()) + dt.timedelta(days=7))
 
 
