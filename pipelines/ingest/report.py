@@ -138,7 +138,13 @@ def labels_text(con: duckdb.DuckDBPyConnection, contracts: Mapping[str, Contract
         status = f"已映射为 {resolved}" if resolved else ("未识别" if kind == "unknown_label" else "无法读取")
         hint = ""
         if kind == "unknown_label" and not resolved:
-            hint = f"   → 在 values 中加一行：{value}: <代码 code>"
+            column = next((c for c in contract.columns if c.name == field), None) if contract else None
+            if column is not None and column.type == "district":
+                hint = f"   → 在 sources/reference/districts.csv 的 aliases 中加入「{value}」"
+            else:
+                codes = sorted({str(c) for c in column.values.values()}) if column is not None else []
+                hint = f"   → 在 values 中加一行：{value}: <代码 code>" + (
+                    f"（现有代码 codes：{', '.join(codes[:12])}{' …' if len(codes) > 12 else ''}）" if codes else "")
         elif nq and resolved:
             hint = "   → 隔离的行需重新报送 (quarantined records need the file again)"
         out.append(f"  「{value}」 ×{n}（保留 {kept}，隔离 {nq}；{status}）  {_files(files, 5)}{hint}")
