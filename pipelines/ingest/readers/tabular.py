@@ -22,6 +22,10 @@ from pipelines.ingest.readers.errors import UnreadableFile
 # First words of the rows bureaus put under a table: remarks, signatures, "data as of".
 REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期|填报[:：]|制表|审核|复核|负责人|"
               r"单位负责人|联系人|联系电话|电话[:：]|日期[:：]|签字|签名|盖章|统计人|数据截[至止]|数据来源[:：]|以上)")
+# A signature line under a table: an office, then the date it signed (市建设局城建处    2024年12月). One cell only;
+# a lone key value (DP-331002-00003) is never one.
+SIGNATURE_RE = (r"^\s*\S{2,40}(局|处|科|室|办|委|站|所|中心|公司|政府|管委会|办公室)[\s\u3000]+"
+                r"\d{4}\s*年(\s*\d{1,2}\s*月(\s*\d{1,2}\s*日)?)?\s*$")
 # What makes a cell look blank, one list for Python and SQL (a plain literal: a chr() concatenation is
 # re-planned for every column and cost milliseconds per statement).
 BLANK = " \t\n\r\x0c\u3000\u00a0"
@@ -100,7 +104,8 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     remarks = 0
     for rowid, *cells in tail:
         nonempty = [_text(c) for c in cells if _text(c)]
-        if nonempty and re.match(REMARKS_RE, nonempty[0]):
+        if nonempty and (re.match(REMARKS_RE, nonempty[0])
+                         or (len(nonempty) == 1 and re.match(SIGNATURE_RE, nonempty[0]))):
             remarks += 1
             continue
         last_data = rowid
