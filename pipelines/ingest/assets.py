@@ -31,7 +31,8 @@ BUREAU_TEAMS = {"市综合执法局": "urban_management", "市生态环境局": 
 
 FILE_TABLE_SCHEMA = TableSchema(columns=[
     TableColumn("file", "string"), TableColumn("status", "string"), TableColumn("rows_read", "int"),
-    TableColumn("rows_loaded", "int"), TableColumn("rows_quarantined", "int"), TableColumn("new", "int"),
+    TableColumn("rows_loaded", "int"), TableColumn("rows_quarantined", "int"), TableColumn("rows_unmapped", "int"),
+    TableColumn("new", "int"),
     TableColumn("changed", "int"), TableColumn("unchanged", "int"), TableColumn("encoding", "string"),
     TableColumn("crs", "string"), TableColumn("seconds", "float"), TableColumn("error", "string"),
 ])
@@ -46,7 +47,7 @@ def _owners(contract: Contract) -> list[str]:
 def result_metadata(result: FeedResult) -> dict:
     records = [TableRecord({
         "file": f.file_name, "status": f.status, "rows_read": f.rows_read, "rows_loaded": f.rows_loaded,
-        "rows_quarantined": f.rows_quarantined, "new": f.rows_new, "changed": f.rows_changed,
+        "rows_quarantined": f.rows_quarantined, "rows_unmapped": f.rows_unmapped, "new": f.rows_new, "changed": f.rows_changed,
         "unchanged": f.rows_unchanged, "encoding": f.encoding or "", "crs": f.crs or "",
         "seconds": round(f.seconds, 3), "error": (f.error or "")[:500],
     }) for f in result.files]
@@ -57,8 +58,18 @@ def result_metadata(result: FeedResult) -> dict:
         "rows_read 读取行数": result.rows_read,
         "rows_loaded 入库行数": result.rows_loaded,
         "rows_quarantined 隔离行数": result.rows_quarantined,
+        "rows_unmapped 含未识别取值的行": result.rows_unmapped,
+        "remapped 按新契约重映射的行": MetadataValue.json(result.remapped),
         "files 文件明细": MetadataValue.table(records=records, schema=FILE_TABLE_SCHEMA),
     }
+
+
+def _current_count(con, feed: str) -> int:
+    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'raw' AND view_name = ? "
+                         "AND database_name = current_database()", [feed + "_current"]).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute(f"SELECT count(*) FROM raw.{sql_ident(feed + '_current')}").fetchone()[0]
 
 
 def build_ingest_asset(contract: Contract) -> AssetsDefinition:
@@ -82,13 +93,15 @@ def build_ingest_asset(contract: Contract) -> AssetsDefinition:
     def _ingest(context: AssetExecutionContext) -> MaterializeResult:
         home = context.resources.home.home
         with context.resources.warehouse.writer() as con:
+            before = _current_count(con, feed)
             try:
                 result = ingest_feed(contract, home, con, run_id=context.run.run_id)
             except IngestError as exc:
                 raise Failure(description=str(exc), metadata=result_metadata(exc.result)) from exc
             loaded_ids = [f.file_id for f in result.files if f.status == "loaded" and f.file_id is not None]
-            check_results = checks.evaluate(con, contract, loaded_ids)
-            current = con.execute(f"SELECT count(*) FROM raw.{sql_ident(feed + '_current')}").fetchone()[0]
+            run_ids = [f.file_id for f in result.files if f.file_id is not None]
+            current = _current_count(con, feed)
+            check_results = checks.evaluate(con, contract, loaded_ids, run_ids, before, current)
         for f in result.files:
             if f.status == "rejected":
                 context.log.warning(f"{feed}: {f.file_name} 已拒收 rejected: {f.error}")
@@ -96,7 +109,9 @@ def build_ingest_asset(contract: Contract) -> AssetsDefinition:
                 context.log.info(f"{feed}: {f.file_name} 重复文件已跳过 skipped: {f.error}")
             else:
                 context.log.info(f"{feed}: {f.file_name} {f.rows_read} 行读取, {f.rows_loaded} 行入库, "
-                                 f"{f.rows_quarantined} 行隔离 ({f.seconds:.2f}s)")
+                                 f"{f.rows_quarantined} 行隔离, {f.rows_unmapped} 行含未识别取值 ({f.seconds:.2f}s)")
+        if result.remapped:
+            context.log.info(f"{feed}: 按新契约重映射 re-mapped stored records: {result.remapped}")
         metadata = result_metadata(result)
         metadata["dagster/row_count"] = current
         return MaterializeResult(metadata=metadata, check_results=check_results)

@@ -23,7 +23,7 @@ from pipelines.quality.suites import Suite, dumps_readable, write_suite
 
 LINEAGE = {
     "_file_id": "any", "_source_file": "text", "_source_row": "integer", "_row_hash": "any",
-    "_valid_from": "timestamp", "_valid_to": "timestamp", "_is_current": "boolean",
+    "_valid_from": "timestamp", "_valid_to": "timestamp", "_is_current": "boolean", "_unmapped": "any",
 }
 _FAMILY = {"text": "text", "integer": "integer", "year": "integer", "decimal": "numeric", "date": "date",
            "timestamp": "timestamp", "district": "text", "list": "text_list", "geometry": "geometry"}
@@ -59,7 +59,9 @@ def column_families(contract: Contract) -> dict[str, str]:
 def _column_expectations(col: Column, districts: list[str]) -> list[dict[str, Any]]:
     out = []
     names = list(_PIPE_SIZE) if col.type == "pipe_size" else [col.name]
-    if col.required and col.type != "pipe_size":
+    # A descriptive column is NULL where the bureau's value could not be read (the record is kept, with a
+    # finding): only identity and structural columns are never NULL when required.
+    if col.required and col.strict and col.type != "pipe_size":
         out.append(_exp("expect_column_values_to_not_be_null", "ERROR", f"{col.zh}为必填字段，不能为空",
                         column=col.name))
     if col.type == "enum":
