@@ -157,6 +157,25 @@ def cmd_request(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_labels(args: argparse.Namespace) -> int:
+    """Every label and value the contracts could not read, per feed and field, with counts and files."""
+    from pipelines import duck
+    from pipelines.contracts import load_contracts
+    from pipelines.ingest.report import labels_text
+
+    home = DataHome.resolve(args.home)
+    if not home.warehouse.exists():
+        print(f"sewershare: 仓库尚不存在 (no warehouse yet): {home.warehouse}")
+        return 1
+    con = duck.connect(home.warehouse, read_only=True, extensions=())
+    try:
+        print(labels_text(con, load_contracts(), feed=args.feed, include_resolved=args.all,
+                          headers=not args.no_headers))
+    finally:
+        con.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sewershare", description="台州市污水管网数据共享仓库 sewershare")
     parser.add_argument("--home", help="data home (default: $SEWERSHARE_HOME or ./data)")
@@ -184,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reporting-date", default=None,
                      help="reporting date of the KPI marts, ledger and alerts (YYYY-MM-DD; default: today)")
     run.set_defaults(func=cmd_run)
+
+    labels = sub.add_parser("labels", help="list the labels, values and headers the contracts did not understand, "
+                                           "per feed and field, with counts and files")
+    labels.add_argument("--home", default=argparse.SUPPRESS)
+    labels.add_argument("--feed", help="one feed only")
+    labels.add_argument("--all", action="store_true", help="also the labels a later contract has mapped")
+    labels.add_argument("--no-headers", action="store_true", help="labels only, not the header findings")
+    labels.set_defaults(func=cmd_labels)
 
     ack = sub.add_parser("ack", help="acknowledge alerts (预警签收): writes landing/alert_acks/*.csv")
     ack.add_argument("--home", default=argparse.SUPPRESS)

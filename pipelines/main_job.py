@@ -9,7 +9,10 @@ import sys
 from dagster import AssetCheckSeverity
 
 from pipelines import duck
+from pipelines.contracts import load_contracts
 from pipelines.home import DataHome
+from pipelines.ingest.checks import LOSS_BOUNDS
+from pipelines.ingest.report import summary_lines
 from pipelines.operations.instance import instance_for
 
 
@@ -25,19 +28,25 @@ def _print_feed_summary(home: DataHome, run_id: str) -> None:
                    count(*) FILTER (WHERE status = 'skipped_duplicate') AS files_skipped,
                    count(*) FILTER (WHERE status = 'rejected')          AS files_rejected,
                    coalesce(sum(rows_loaded), 0)                        AS rows_loaded,
-                   coalesce(sum(rows_quarantined), 0)                   AS rows_quarantined
+                   coalesce(sum(rows_quarantined), 0)                   AS rows_quarantined,
+                   coalesce(sum(rows_unmapped), 0)                      AS rows_unmapped
             FROM audit.file_registry WHERE run_id = ? GROUP BY feed ORDER BY feed
             """,
             [run_id],
         ).fetchall()
+        # which files lost records, why, and the fix; the values the contracts did not know
+        losses = summary_lines(con, load_contracts(), run_id)
     finally:
         con.close()
-    header = f"{'feed':<20}{'loaded':>8}{'skipped':>9}{'rejected':>10}{'rows loaded':>13}{'quarantined':>13}"
+    header = (f"{'feed':<20}{'loaded':>8}{'skipped':>9}{'rejected':>10}{'rows loaded':>13}{'quarantined':>13}"
+              f"{'unmapped':>10}")
     print("\n本次接入汇总 (ingestion summary, this run)\n" + header + "\n" + "-" * len(header))
-    for feed, loaded, skipped, rejected, rows_loaded, rows_q in rows:
-        print(f"{feed:<20}{loaded:>8}{skipped:>9}{rejected:>10}{rows_loaded:>13}{rows_q:>13}")
+    for feed, loaded, skipped, rejected, rows_loaded, rows_q, rows_u in rows:
+        print(f"{feed:<20}{loaded:>8}{skipped:>9}{rejected:>10}{rows_loaded:>13}{rows_q:>13}{rows_u:>10}")
     if not rows:
         print("(没有新文件 no new files)")
+    for line in losses:
+        print(line)
 
 
 def _print_freshness(result) -> None:
@@ -89,6 +98,11 @@ def run_main_job(home: DataHome, *, full: bool = False, reporting_date: str | No
           f"阻断失败 {len(failed_checks)} (blocking failures), 警告 {len(warned)} (warnings)")
     for evaluation in failed_checks:
         meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+        if evaluation.check_name == LOSS_BOUNDS:
+            # the ingestion loss bound: its description names each file, its loss, reasons and fix
+            print(f"  ✗ {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
+                  f"{evaluation.description}")
+            continue
         print(f"  ✗ {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
               f"failing_rows={meta.get('failing_rows')} sample={meta.get('sample_values')}")
     for event in result.get_step_failure_events():

@@ -19,6 +19,38 @@
     from generate_series(date_trunc('month', {{ start_date }}), {{ end_date }}, interval 1 month) as g(d)
 {%- endmacro %}
 
+{#- The text as sent of a descriptive value the loader could not read (raw.<feed>._unmapped, a MAP). -#}
+{% macro unmapped_text(field) -%}
+    {{ return(adapter.dispatch('unmapped_text', 'sewershare')(field)) }}
+{%- endmacro %}
+
+{% macro duckdb__unmapped_text(field) -%}
+    _unmapped['{{ field }}']
+{%- endmacro %}
+
+{#- Spatial functions for the models that measure distances (DuckDB: the spatial extension, installed from the
+    pinned wheel by `sewershare setup`). -#}
+{% macro load_spatial() -%}
+    {{ return(adapter.dispatch('load_spatial', 'sewershare')()) }}
+{%- endmacro %}
+
+{% macro default__load_spatial() -%}
+{%- endmacro %}
+
+{% macro duckdb__load_spatial() -%}
+    load spatial
+{%- endmacro %}
+
+{#- Distance in metres from a geometry in the store CRS (EPSG:4549) to a point given as CGCS2000 lon/lat. -#}
+{% macro distance_to_lonlat(geometry, lon, lat) -%}
+    {{ return(adapter.dispatch('distance_to_lonlat', 'sewershare')(geometry, lon, lat)) }}
+{%- endmacro %}
+
+{% macro duckdb__distance_to_lonlat(geometry, lon, lat) -%}
+    ST_Distance(ST_GeomFromWKB(ST_AsWKB({{ geometry }})),
+                {{ point_4549_from_lonlat(lon, lat) }})
+{%- endmacro %}
+
 {#- Every date from start_date through end_date (SQL date expressions or columns of the calling query's
     lateral scope): select <day> ... Used as a lateral series, one row per day. -#}
 {% macro day_series(start_date, end_date, day_name='day') -%}

@@ -47,7 +47,8 @@ BUREAU_TEAMS = {"市综合执法局": "urban_management", "市生态环境局": 
 
 FILE_TABLE_SCHEMA = TableSchema(columns=[
     TableColumn("file", "string"), TableColumn("status", "string"), TableColumn("rows_read", "int"),
-    TableColumn("rows_loaded", "int"), TableColumn("rows_quarantined", "int"), TableColumn("new", "int"),
+    TableColumn("rows_loaded", "int"), TableColumn("rows_quarantined", "int"), TableColumn("rows_unmapped", "int"),
+    TableColumn("new", "int"),
     TableColumn("changed", "int"), TableColumn("unchanged", "int"), TableColumn("encoding", "string"),
     TableColumn("crs", "string"), TableColumn("seconds", "float"), TableColumn("error", "string"),
 ])
@@ -115,7 +116,7 @@ def record_days_outside_range(context: AssetExecutionContext, days: set) -> None
 def result_metadata(result: FeedResult, files_table: bool = True) -> dict:
     records = [TableRecord({
         "file": f.file_name, "status": f.status, "rows_read": f.rows_read, "rows_loaded": f.rows_loaded,
-        "rows_quarantined": f.rows_quarantined, "new": f.rows_new, "changed": f.rows_changed,
+        "rows_quarantined": f.rows_quarantined, "rows_unmapped": f.rows_unmapped, "new": f.rows_new, "changed": f.rows_changed,
         "unchanged": f.rows_unchanged, "encoding": f.encoding or "", "crs": f.crs or "",
         "seconds": round(f.seconds, 3), "error": (f.error or "")[:500],
     }) for f in result.files]
@@ -126,8 +127,18 @@ def result_metadata(result: FeedResult, files_table: bool = True) -> dict:
         "rows_read 读取行数": result.rows_read,
         "rows_loaded 入库行数": result.rows_loaded,
         "rows_quarantined 隔离行数": result.rows_quarantined,
+        "rows_unmapped 含未识别取值的行": result.rows_unmapped,
+        "remapped 按新契约重映射的行": MetadataValue.json(result.remapped),
         **({"files 文件明细": MetadataValue.table(records=records, schema=FILE_TABLE_SCHEMA)} if files_table else {}),
     }
+
+
+def _current_count(con, feed: str) -> int:
+    exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'raw' AND view_name = ? "
+                         "AND database_name = current_database()", [feed + "_current"]).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute(f"SELECT count(*) FROM raw.{sql_ident(feed + '_current')}").fetchone()[0]
 
 
 def build_ingest_asset(contract: Contract) -> AssetsDefinition:
@@ -155,13 +166,15 @@ def build_ingest_asset(contract: Contract) -> AssetsDefinition:
         home = context.resources.home.home
         paths = files_to_load(contract, home, config, context)
         with context.resources.warehouse.writer() as con:
+            before = _current_count(con, feed)
             try:
                 result = ingest_feed(contract, home, con, run_id=context.run.run_id, paths=paths)
             except IngestError as exc:
                 raise Failure(description=str(exc), metadata=result_metadata(exc.result)) from exc
             loaded_ids = [f.file_id for f in result.files if f.status == "loaded" and f.file_id is not None]
-            check_results = checks.evaluate(con, contract, loaded_ids)
-            current = con.execute(f"SELECT count(*) FROM raw.{sql_ident(feed + '_current')}").fetchone()[0]
+            run_ids = [f.file_id for f in result.files if f.file_id is not None]
+            current = _current_count(con, feed)
+            check_results = checks.evaluate(con, contract, loaded_ids, run_ids, before, current)
             days = loaded_days(con, contract, loaded_ids)
         if is_partitioned(contract):
             record_days_outside_range(context, days)
@@ -172,8 +185,10 @@ def build_ingest_asset(contract: Contract) -> AssetsDefinition:
                 context.log.warning(f"{feed}: {f.file_name} 已拒收 rejected: {f.error}")
         context.log.info(f"{feed}: {result.files_loaded} 个文件接入, {result.files_skipped} 个重复跳过, "
                          f"{result.files_rejected} 个拒收; {result.rows_read} 行读取, {result.rows_loaded} 行入库, "
-                         f"{result.rows_quarantined} 行隔离 (files loaded, skipped, rejected; rows read, loaded, "
-                         f"quarantined)")
+                         f"{result.rows_quarantined} 行隔离, {result.rows_unmapped} 行含未识别取值 (files loaded, "
+                         f"skipped, rejected; rows read, loaded, quarantined, with unknown descriptive values)")
+        if result.remapped:
+            context.log.info(f"{feed}: 按新契约重映射 re-mapped stored records: {result.remapped}")
         # A partitioned run records one materialization per day with the same metadata: over a long range the
         # per-file table would be copied into every day (audit.file_registry and the run log keep it).
         one_day = not context.has_partition_key_range or context.partition_key_range.start == \

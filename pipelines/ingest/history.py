@@ -116,10 +116,12 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
         cols = [n for n, _ in data_columns(contract)]
         # Time series land clustered by day, so the zone maps of later appends stay narrow.
         order = f"ORDER BY c.{sql_ident(contract.partition_by)}" if contract.partition_by else ""
+        # BY NAME: a column a newer contract added to an existing table sits after the lineage columns.
         con.execute(f"""
-            INSERT INTO {table}
-            SELECT {', '.join('c.' + sql_ident(n) for n in cols)}, f.file_id, f.file_name, c._source_row, c._row_hash,
-                   v._from, v._to, v._to IS NULL
+            INSERT INTO {table} BY NAME
+            SELECT {', '.join('c.' + sql_ident(n) for n in cols)}, f.file_id AS _file_id, f.file_name AS _source_file,
+                   c._source_row, c._row_hash, v._from AS _valid_from, v._to AS _valid_to,
+                   v._to IS NULL AS _is_current, c._unmapped
             FROM {checked} c
             JOIN {CMP_TABLE}_v v ON v._k = c._batch_file AND v._source_row = c._source_row
             JOIN {files_table} f ON f.k = c._batch_file

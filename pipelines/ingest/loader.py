@@ -25,7 +25,7 @@ import duckdb
 from pipelines.contracts import Contract
 from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
-from pipelines.ingest import history, normalise, quarantine, registry, validate
+from pipelines.ingest import findings, history, normalise, quarantine, registry, remap, validate
 from pipelines.ingest.normalise import sql_ident
 from pipelines.ingest.readers import (
     GROUP_FORMATS,
@@ -57,6 +57,7 @@ class FileResult:
     rows_new: int = 0
     rows_changed: int = 0
     rows_unchanged: int = 0
+    rows_unmapped: int = 0             # kept records with a descriptive value the contract could not read
     encoding: str | None = None
     crs: str | None = None
     error: str | None = None
@@ -68,12 +69,21 @@ class FileResult:
     def balanced(self) -> bool:
         return self.rows_read == self.rows_loaded + self.rows_quarantined
 
+    @property
+    def quarantine_rate(self) -> float | None:
+        return self.rows_quarantined / self.rows_read if self.rows_read else None
+
+    @property
+    def unmapped_rate(self) -> float | None:
+        return self.rows_unmapped / self.rows_read if self.rows_read else None
+
 
 @dataclass
 class FeedResult:
     feed: str
     run_id: str
     files: list[FileResult] = field(default_factory=list)
+    remapped: dict[str, int] = field(default_factory=dict)   # field → stored records re-mapped this run
 
     def _count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -105,6 +115,10 @@ class FeedResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rows_unmapped(self) -> int:
+        return sum(f.rows_unmapped for f in self.files)
 
     @property
     def files_deferred(self) -> int:
@@ -377,6 +391,14 @@ class _FeedRun:
         try:
             quarantined = quarantine.insert(con, self.contract, extracts, validate.CHECKED_TABLE, FILES_TABLE)
             applied = history.apply(con, self.contract, validate.CHECKED_TABLE, FILES_TABLE, list(extracts))
+            findings.record_checked(con, self.contract, validate.CHECKED_TABLE, FILES_TABLE, list(extracts),
+                                    self.run_id)
+            findings.record_headers(con, self.contract, [(p.result.file_id, p.path.name, p.at, p.extract)
+                                                         for p in batch], self.run_id)
+            unmapped = dict(con.execute(
+                f"SELECT _batch_file, count(*) FROM {validate.CHECKED_TABLE} WHERE _reasons IS NULL "
+                "AND len(list_filter(_notes, n -> n.kind IN ('unknown_label', 'invalid_value'))) > 0 "
+                f"AND _batch_file IN ({', '.join(str(int(k)) for k in extracts)}) GROUP BY 1").fetchall())
             ids = ", ".join(str(p.result.file_id) for p in batch)
             # Re-count from the tables themselves: what the warehouse now holds for each file.
             in_raw = dict(con.execute(f"SELECT _file_id, count(*) FROM {history.table_name(self.contract)} WHERE _file_id IN ({ids}) "
@@ -391,6 +413,7 @@ class _FeedRun:
                 r.rows_quarantined = in_quarantine.get(r.file_id, 0)
                 r.rows_new, r.rows_changed, r.rows_unchanged = a.new, a.changed, a.unchanged
                 r.rows_loaded = a.loaded
+                r.rows_unmapped = unmapped.get(k, 0)
                 if (in_raw.get(r.file_id, 0) != a.new + a.changed or r.rows_quarantined != quarantined.get(k, 0)
                         or not r.balanced):
                     raise RuntimeError(
@@ -406,7 +429,9 @@ class _FeedRun:
                                  error=None, loaded_at=p.at, run_id=self.run_id, rows_blank=r.rows_blank,
                                  rows_remarks=r.rows_remarks,
                                  rows_new=a.new, rows_changed=a.changed, rows_unchanged=a.unchanged,
-                                 duplicate_of=None, stored_as=str(stored), seconds=r.seconds))
+                                 duplicate_of=None, stored_as=str(stored), seconds=r.seconds,
+                                 rows_unmapped=r.rows_unmapped, quarantine_rate=r.quarantine_rate,
+                                 unmapped_rate=r.unmapped_rate))
             registry.record_many(con, rows)
             con.execute("COMMIT")
         except BaseException:
@@ -427,6 +452,7 @@ def prepare(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Macros, registry, quarantine and raw tables for a feed (idempotent)."""
     normalise.install(con)
     registry.ensure(con)
+    findings.ensure(con)
     quarantine.ensure(con, contract)
     history.ensure(con, contract)
 
@@ -440,8 +466,11 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     any file failed or would not balance.
     """
     prepare(con, contract)
+    # Labels the contract has learnt since they were stored: re-map the kept text before new files load.
+    remapped = remap.remap(con, contract)
     with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
         run = _FeedRun(contract, home, con, run_id, Path(work))
+        run.result.remapped = remapped
         if paths is None:
             paths = landing_files(contract, home)
         else:

@@ -20,7 +20,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows_blank", "BIGINT"), ("rows_remarks", "BIGINT"),
     ("rows_new", "BIGINT"), ("rows_changed", "BIGINT"), ("rows_unchanged", "BIGINT"),
     ("duplicate_of", "BIGINT"), ("stored_as", "VARCHAR"), ("seconds", "DOUBLE"),
+    # how much of the file was lost or not understood: quarantined records, and kept records holding a
+    # descriptive value the contract could not read (audit.file_findings says which), over rows_read
+    ("rows_unmapped", "BIGINT"), ("quarantine_rate", "DOUBLE"), ("unmapped_rate", "DOUBLE"),
 )
+FEED_RATES_VIEW = "audit.feed_rates"
 STATUSES = ("loaded", "skipped_duplicate", "rejected")
 
 
@@ -34,6 +38,21 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     for name, sqltype in COLUMNS:
         if name not in have:
             con.execute(f"ALTER TABLE {TABLE} ADD COLUMN {name} {sqltype}")
+    # Per feed and run (run_id NULL: all runs): what was delivered, lost and not understood.
+    con.execute(f"""
+        CREATE OR REPLACE VIEW {FEED_RATES_VIEW} AS
+        SELECT feed, run_id,
+               count(*) FILTER (WHERE status = 'loaded') AS files_loaded,
+               count(*) FILTER (WHERE status = 'rejected') AS files_rejected,
+               count(*) FILTER (WHERE status = 'skipped_duplicate') AS files_skipped,
+               coalesce(sum(rows_read), 0) AS rows_read, coalesce(sum(rows_loaded), 0) AS rows_loaded,
+               coalesce(sum(rows_quarantined), 0) AS rows_quarantined,
+               coalesce(sum(rows_unmapped), 0) AS rows_unmapped,
+               sum(rows_quarantined) / nullif(sum(rows_read), 0) AS quarantine_rate,
+               sum(rows_unmapped) / nullif(sum(rows_read), 0) AS unmapped_rate
+        FROM {TABLE}
+        GROUP BY GROUPING SETS ((feed, run_id), (feed))
+    """)
 
 
 def next_file_id(con: duckdb.DuckDBPyConnection) -> int:

@@ -34,3 +34,35 @@ TYPE_WORDS: dict[str, tuple[str, str]] = {
 
 def rule_text(rule: str) -> tuple[str, str]:
     return RULES[rule]
+
+
+# What fixes a failure, per rule: the run summary prints it after a file's top reasons.
+FIXES: dict[str, tuple[str, str]] = {
+    "required": ("请报送单位补填该字段后重新报送", "ask the bureau to fill the field and send the file again"),
+    "type": ("请报送单位按规定格式填写（日期如 2024-05-06，数值只写数字和单位）",
+             "ask the bureau for the stated format (dates like 2024-05-06, numbers with a unit only)"),
+    "enum": ("若是同一含义的另一种写法，在 sources/<feed>.yml 该字段的 values 中加一行同义词后重新运行；否则请报送单位改正",
+             "if it is another spelling of a known value, add it to the field's values in sources/<feed>.yml "
+             "and run again; otherwise ask the bureau to correct it"),
+    "range": ("核对数值及其单位；确属合理时调整契约中的 range", "check the value and its unit; widen the contract's "
+              "range only if the value is plausible"),
+    "pattern": ("请报送单位按规定格式填写编号", "ask the bureau for the identifier in the stated format"),
+    "credit_code": ("核对统一社会信用代码（常见为 I/O/S/V/Z 与数字混淆）",
+                    "check the credit code (letters I/O/S/V/Z typed for digits are common)"),
+    "permit_credit_code": ("核对排污许可证编号与持证单位信用代码", "check the permit number against the holder's credit code"),
+    "grade_for_code": ("按 CJJ 181-2012 核对缺陷等级", "check the defect grade against CJJ 181-2012"),
+    "date_order": ("核对起止日期是否填反", "check whether the start and end dates are swapped"),
+    "duplicate_row": ("删除重复粘贴的行", "delete the row pasted twice"),
+    "duplicate_key": ("同一编号只保留一行；更正请以新文件报送", "keep one row per key; send corrections as a later file"),
+    "hj212_frame": ("检查数采仪传输（数据包不完整），补传该时段数据", "check the data logger link and resend the packets"),
+    "hj212_length": ("检查数采仪传输（长度字段不符），补传该时段数据", "check the data logger link and resend the packets"),
+    "hj212_crc": ("检查数采仪传输（CRC 错误），补传该时段数据", "check the data logger link and resend the packets"),
+    "geometry": ("请报送单位按 CGCS2000 重新导出几何图形", "ask the bureau to export the geometry again (CGCS2000)"),
+    "rejected": ("按拒收原因修正后重新报送；缺列时在契约 synonyms 中加入该表头写法",
+                 "fix what the rejection names and send the file again; for a missing column, add the header's "
+                 "spelling to the contract's synonyms"),
+}
+
+
+def fix_text(rule: str) -> tuple[str, str]:
+    return FIXES.get(rule, ("请核对该字段", "check the field"))

@@ -6,6 +6,9 @@ from pipelines.contracts import Column, Contract
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_file_id", "BIGINT"), ("_source_file", "VARCHAR"), ("_source_row", "BIGINT"), ("_row_hash", "VARCHAR"),
     ("_valid_from", "TIMESTAMP"), ("_valid_to", "TIMESTAMP"), ("_is_current", "BOOLEAN"),
+    # descriptive values that could not be read: field → the text as sent (NULL when every value was read);
+    # re-mapped in place when the contract learns the label (pipelines/ingest/remap.py)
+    ("_unmapped", "MAP(VARCHAR, VARCHAR)"),
 )
 PIPE_SIZE_COLUMNS = ("diameter_mm", "box_width_mm", "box_height_mm")
 
@@ -21,10 +24,12 @@ def fields(contract: Contract) -> tuple[Column, ...]:
     extra: list[Column] = []
     for code, factor in contract.factors.items():
         name, zh = factor["name"], factor.get("zh", factor["name"])
+        # measured values: structural (a value that cannot be read quarantines its packet)
         extra.append(Column(name=f"{name}_avg", zh=f"{zh}均值({code}-Avg)", type="decimal",
                             unit=factor.get("unit") or None, source_unit=factor.get("source_unit") or None,
+                            role="structural",
                             range=tuple(factor["range"]) if factor.get("range") else None))
-        extra.append(Column(name=f"{name}_flag", zh=f"{zh}数据标记({code}-Flag)", type="enum",
+        extra.append(Column(name=f"{name}_flag", zh=f"{zh}数据标记({code}-Flag)", type="enum", role="structural",
                             values={flag: flag for flag in contract.flags}))
     return tuple(contract.columns) + tuple(extra)
 
@@ -54,3 +59,18 @@ def data_columns(contract: Contract) -> list[tuple[str, str]]:
 
 def raw_columns(contract: Contract) -> list[tuple[str, str]]:
     return data_columns(contract) + list(LINEAGE_COLUMNS)
+
+
+def row_hash_sql(contract: Contract, alias: str = "", overrides: dict[str, str] | None = None) -> str:
+    """MD5 of a record's content: its typed columns, then the text kept for unreadable descriptive values.
+    NULL and '' must hash differently: chr(0) stands for NULL (it never occurs in a cell). ``concat_ws``
+    skips a NULL ``_unmapped``, so a record without one hashes as before that column existed.
+    ``overrides``: column → SQL to hash instead (the new value of an UPDATE)."""
+    overrides = overrides or {}
+
+    def col(name: str) -> str:
+        return overrides.get(name) or f'{alias}"{name}"'
+
+    parts = [f"coalesce(CAST({col(name)} AS VARCHAR), chr(0))" for name, _ in data_columns(contract)]
+    parts.append(f"CAST({col('_unmapped')} AS VARCHAR)")
+    return f"md5(concat_ws(chr(31), {', '.join(parts)}))"

@@ -9,6 +9,11 @@ the typed content, for history) and ``_reasons`` — NULL for a clean record, el
 the value as sent, the words for the bureau). Exact copies (``duplicate_row``) and repeated keys
 (``duplicate_key``) come from aggregates in the same statement, so the batch is split into loaded and
 quarantined records in one pass.
+
+Field roles (sources/README.md): only a failure of an identity or structural column (or of a row rule naming
+one) is a reason to quarantine. A descriptive value that cannot be read keeps its record: the typed column is
+NULL (or the enum's declared ``other`` code), the text as sent goes into ``_unmapped`` (field → text) and the
+failure into ``_notes`` (field, kind, rule, value), which the loader counts per file (audit.file_findings).
 """
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ from pipelines.ingest import normalise
 from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.rules import RULES, TYPE_WORDS
-from pipelines.ingest.schema import PIPE_SIZE_COLUMNS, data_columns, enum_is_integer, fields
+from pipelines.ingest.schema import (PIPE_SIZE_COLUMNS, data_columns, enum_is_integer, fields, output_columns,
+                                     row_hash_sql)
 
 CHECKED_TABLE = "_ingest_checked"
 GEOMETRY_TYPES = {"POINT": ("POINT", "MULTIPOINT"), "LINESTRING": ("LINESTRING", "MULTILINESTRING"),
@@ -38,6 +44,19 @@ class Check:
     value: str              # SQL for the value as sent (message), or NULL
     zh: str
     en: str
+    strict: bool = True     # a failure quarantines the record (identity / structural); else a finding
+
+    @property
+    def kind(self) -> str:
+        """The finding kind of a descriptive failure (audit.file_findings.kind)."""
+        if self.rule == "required":
+            return "missing_value"
+        if self.rule == "enum":
+            return "unknown_label"
+        return "invalid_value"
+
+
+NOTE_TYPE = "STRUCT(field VARCHAR, kind VARCHAR, rule VARCHAR, value VARCHAR)"
 
 
 def v(name: str) -> str:
@@ -168,6 +187,12 @@ class Plan:
                 f"round({ps}.h)::INTEGER AS {t('box_height_mm')}"]
 
     def checks(self, column: Column) -> list[Check]:
+        out = self._checks(column)
+        for check in out:
+            check.strict = column.strict
+        return out
+
+    def _checks(self, column: Column) -> list[Check]:
         fz, fe = _field_words(column)
         raw = self.raw_sql(column)
         x, out = v(column.name), []
@@ -194,7 +219,8 @@ class Plan:
                 typed = f"CASE WHEN {x} IS NULL THEN 0 ELSE {t(column.name)} END"
             wz, we = TYPE_WORDS[kind]
             unit = f"（单位 {column.unit}）" if column.unit else ""
-            out.append(Check(column.name, "type", f"{x} IS NOT NULL AND {typed} IS NULL", raw,
+            censored = f" AND NOT {self.censored(column)}" if kind in ("decimal", "integer") else ""
+            out.append(Check(column.name, "type", f"{x} IS NOT NULL AND {typed} IS NULL{censored}", raw,
                              f"{fz}：{wz}{unit}", f"{fe}: {we}"))
         if kind in ("enum", "district"):
             allowed = "GB/T 2260 区县名称或代码" if kind == "district" else "、".join(list(column.values)[:16])
@@ -269,6 +295,28 @@ class Plan:
                                      f"{we}: {RULES[code][1]} (required when {', '.join(given)} is filled)"))
             else:
                 raise ValueError(f"{self.contract.feed}: row rule {rule!r} has no implementation")
+        for check in out:
+            check.strict = self.by_name[check.field].strict
+        return out
+
+    def censored(self, column: Column) -> str:
+        """TRUE when a number cell holds a value below the detection limit (``<0.05``, ``未检出``). The regex
+        runs only on the rare cells that did not read as a number."""
+        return (f"(CASE WHEN {v(column.name)} IS NOT NULL AND {t(column.name)} IS NULL "
+                f"THEN regexp_full_match({v(column.name)}, {sql_str(normalise.CENSORED_RE)}) ELSE false END)")
+
+    def derivations(self) -> list[tuple[str, str, str, bool]]:
+        """(field, finding kind, SQL condition, keep the text) of what the loader reports without failing a
+        record: a value derived because the file left it empty; a censored lab value (stored NULL, the text
+        kept in ``_unmapped``)."""
+        out = []
+        if self.geo and "length_m" in self.by_name:
+            out.append(("length_m", "derived", f"{v('length_m')} IS NULL AND _g IS NOT NULL", False))
+        for column in self.columns:
+            # detection limits are a laboratory's: concentrations only (no cost on the other feeds' numbers)
+            if (column.type == "decimal" and column.unit == "mg/L" and not column.derived
+                    and self.contract.format in ("csv", "xlsx")):
+                out.append((column.name, "censored", self.censored(column), True))
         return out
 
     def key_ok(self, alias: str = "") -> str:
@@ -313,20 +361,57 @@ class Plan:
             return (f"{{'field': NULL::VARCHAR, 'rule': {sql_str(rule)}, 'value': NULL::VARCHAR, "
                     f"'zh': {sql_str(zh)}, 'en': {sql_str(en)}}}")
 
-        field_bad = " OR ".join(f"coalesce({ch.condition}, false)" for ch in checks) or "FALSE"
+        strict = [ch for ch in checks if ch.strict]
+        soft = [ch for ch in checks if not ch.strict]
+        field_bad = " OR ".join(f"coalesce({ch.condition}, false)" for ch in strict) or "FALSE"
         reason_items = [f"CASE WHEN {integrity_gate} AND coalesce({ch.condition}, false) THEN {struct(ch)} END"
-                        for ch in checks]
+                        for ch in strict]
         reason_items += [f"CASE WHEN list_contains(_integrity, '{r}') THEN {whole_struct(r)} END"
                          for r in ("hj212_frame", "hj212_length", "hj212_crc")]
         reason_items += [f"CASE WHEN _dup_row THEN {whole_struct('duplicate_row')} END",
                          f"CASE WHEN _dup_key THEN {whole_struct('duplicate_key')} END"]
 
+        # Descriptive failures: each evaluated once (``_s<i>``), then read by the notes, the kept text and the
+        # typed output (NULL, or the enum's `other` code, where the value could not be used).
+        soft_flags = [f"({integrity_gate} AND coalesce({ch.condition}, false)) AS _s{i}" for i, ch in enumerate(soft)]
+        note_items = [f"CASE WHEN _s{i} THEN {{'field': {sql_str(ch.field)}, 'kind': {sql_str(ch.kind)}, "
+                      f"'rule': {sql_str(ch.rule)}, "
+                      f"'value': nullif(trim(ss_fold(CAST({ch.value} AS VARCHAR))), '')}}::{NOTE_TYPE} END"
+                      for i, ch in enumerate(soft)]
+        # Values the loader derived where the file left them empty (reported, not failures).
+        derived_notes = self.derivations()
+        soft_flags += [f"({integrity_gate} AND coalesce({cond}, false)) AS _d{i}"
+                       for i, (_, _, cond, _) in enumerate(derived_notes)]
+        note_items += [f"CASE WHEN _d{i} THEN {{'field': {sql_str(name)}, 'kind': {sql_str(kind)}, 'rule': NULL, "
+                       f"'value': {v(name) if keep else 'NULL'}}}::{NOTE_TYPE} END"
+                       for i, (name, kind, _, keep) in enumerate(derived_notes)]
+        unusable: dict[str, list[str]] = {}
+        for i, ch in enumerate(soft):
+            if ch.rule != "required":
+                unusable.setdefault(ch.field, []).append(f"_s{i}")
+        soft_any = " OR ".join([f"_s{i}" for i in range(len(soft))]
+                               + [f"_d{i}" for i in range(len(derived_notes))]) or "FALSE"
+        # the text as sent of every value not stored: unreadable descriptive values, censored measurements
+        kept_text = {name: list(flags) for name, flags in unusable.items()}
+        for i, (name, _, _, keep) in enumerate(derived_notes):
+            if keep:
+                kept_text.setdefault(name, []).append(f"_d{i}")
+        kept_any = " OR ".join(f for flags in kept_text.values() for f in flags) or "FALSE"
+        kept_items = [f"CASE WHEN {' OR '.join(flags)} THEN {{'key': {sql_str(name)}, "
+                      f"'value': CAST({self.raw_sql(self.by_name[name])} AS VARCHAR)}} END"
+                      for name, flags in kept_text.items()]
+
         outputs = []
+        owner = {n: c.name for c in self.columns for n, _ in output_columns(c, self.contract.store_crs)}
         for name, sqltype in data_columns(self.contract):
-            outputs.append(f"CAST({t(name)} AS {sqltype}) AS {sql_ident(name)}")
-        # NULL and '' must hash differently: chr(0) stands for NULL (it never occurs in a cell).
-        hash_parts_typed = ", ".join(f"coalesce(CAST({t(name)} AS VARCHAR), chr(0))"
-                                     for name, _ in data_columns(self.contract))
+            column = self.by_name[owner[name]]
+            expr = t(name)
+            if column.name in unusable:
+                instead = _lit(column.other) if column.other is not None else "NULL"
+                expr = f"CASE WHEN {' OR '.join(unusable[column.name])} THEN {instead} ELSE {expr} END"
+            outputs.append(f"CAST({expr} AS {sqltype}) AS {sql_ident(name)}")
+        unmapped = (f"CASE WHEN {kept_any} THEN map_from_entries(list_filter([{', '.join(kept_items)}], "
+                    f"x -> x IS NOT NULL)) END" if kept_items else "NULL::MAP(VARCHAR, VARCHAR)")
 
         # Duplicates: aggregates over the batch (only the groups of two or more are kept) joined back,
         # rather than windows, which are slow with one partition per record. The keys are typed by a
@@ -383,13 +468,18 @@ class Plan:
             LEFT JOIN dup_rows c ON c._batch_file = r._batch_file AND c._raw_hash = r._raw_hash
             {dup_key_join}
         ), final AS (
-            SELECT *, _dup_key_any AND NOT _dup_row AS _dup_key FROM flagged
+            SELECT *, _dup_key_any AND NOT _dup_row AS _dup_key, {', '.join(soft_flags) or 'NULL AS _s_none'}
+            FROM flagged
+        ), outs AS (
+            SELECT _batch_file, _source_row, {', '.join(outputs)},
+                   CASE WHEN _field_bad OR _dup_row OR _dup_key
+                        THEN list_filter([{', '.join(reason_items)}], x -> x IS NOT NULL) END AS _reasons,
+                   CASE WHEN {soft_any} THEN list_filter([{', '.join(note_items) or 'NULL'}], x -> x IS NOT NULL)
+                        END::{NOTE_TYPE}[] AS _notes,
+                   CAST({unmapped} AS MAP(VARCHAR, VARCHAR)) AS _unmapped
+            FROM final
         )
-        SELECT _batch_file, _source_row, {', '.join(outputs)},
-               md5(concat_ws(chr(31), {hash_parts_typed})) AS _row_hash,
-               CASE WHEN _field_bad OR _dup_row OR _dup_key
-                    THEN list_filter([{', '.join(reason_items)}], x -> x IS NOT NULL) END AS _reasons
-        FROM final
+        SELECT *, {row_hash_sql(self.contract)} AS _row_hash FROM outs
         """
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.sample import mess
+from pipelines.sample.common import prepare, record_headers
 from pipelines.sample.context import Context
 from pipelines.sample.mess import fmt_district, fmt_pipe_size, pick_headers
 from pipelines.sample.network import Network
@@ -212,10 +213,10 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, g
 
     columns = [c for c in PIPE_COLUMNS if c not in OPTIONAL_PIPE_COLUMNS or rng.random() < 0.6]
     if shapefile:
-        headers = pick_headers(contract, columns, rng, canonical_share=0.2, fits=mess.shapefile_ok,
+        headers = pick_headers(contract, columns, rng, canonical_share=0.2, fits=_dbf_ok, line_breaks=False,
                                ascii_codes=rng.random() < 0.7)
     else:
-        headers = pick_headers(contract, columns, rng, ascii_codes=rng.random() < 0.25)
+        headers = pick_headers(contract, columns, rng, ascii_codes=rng.random() < 0.25, line_breaks=False)
 
     # unknown install years (older pipes more often), estimated data
     age = 2025 - net.year
@@ -354,7 +355,7 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, g
 
     _write_geo(ctx, "census_pipes", f"{d.code}_{d.name}_管段", shapefile, crs, crs_in_file, headers, sheet)
     spoiled = np.zeros(m, dtype=bool)
-    spoiled[kept[sorted(sheet.reasons)]] = True
+    spoiled[kept[sheet.quarantined()]] = True
     return spoiled
 
 
@@ -371,10 +372,10 @@ def _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, s
     contract = ctx.contracts["census_manholes"]
     keep = np.flatnonzero(~missing)
     if shapefile:
-        headers = pick_headers(contract, MANHOLE_COLUMNS, rng, canonical_share=0.2, fits=mess.shapefile_ok,
+        headers = pick_headers(contract, MANHOLE_COLUMNS, rng, canonical_share=0.2, fits=_dbf_ok, line_breaks=False,
                                ascii_codes=rng.random() < 0.7)
     else:
-        headers = pick_headers(contract, MANHOLE_COLUMNS, rng, ascii_codes=rng.random() < 0.25)
+        headers = pick_headers(contract, MANHOLE_COLUMNS, rng, ascii_codes=rng.random() < 0.25, line_breaks=False)
     num = (lambda v: f"{v:.3f}") if shapefile else (lambda v: round(float(v), 3))
     depth = net.ground - net.bottom
     node_road = roads[np.maximum(net.run, 0)]
@@ -417,7 +418,13 @@ def _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, s
     _write_geo(ctx, "census_manholes", f"{d.code}_{d.name}_检查井", shapefile, crs, crs_in_file, headers, sheet)
 
 
+def _dbf_ok(header: str) -> bool:
+    """A Shapefile field name: at most 10 bytes, no spaces."""
+    return mess.shapefile_ok(header) and not any(ch.isspace() for ch in header)
+
+
 def _write_geo(ctx, feed, stem, shapefile, crs, crs_in_file, headers, sheet) -> None:
+    headers = prepare(ctx, feed, stem, headers, sheet)
     if shapefile:
         path, truth = ctx.new_file(feed, f"{stem}.zip", "shapefile_zip", encoding="utf-8", crs=crs)
         sheet.finish(truth)
@@ -426,6 +433,7 @@ def _write_geo(ctx, feed, stem, shapefile, crs, crs_in_file, headers, sheet) -> 
         path, truth = ctx.new_file(feed, f"{stem}.geojson", "geojson", encoding="utf-8", crs=crs)
         sheet.finish(truth)
         write_geojson(path, stem, crs_in_file, headers, sheet)
+    record_headers(ctx.contracts[feed], truth, sheet, headers)
     ctx.delivered(path, dt.date(2024, 1, 10))
 
 

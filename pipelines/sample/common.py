@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipelines.identifiers import CREDIT_ALPHABET, credit_check_char
-from pipelines.sample import mess
+from pipelines.sample import mess, variants
 from pipelines.sample.context import Context
 from pipelines.sample.places import GIVEN, SURNAMES
 from pipelines.sample.table import Sheet
@@ -60,16 +60,25 @@ class Template:
 def csv_template(ctx: Context, feed: str, columns: list[str], rng, encoding: str) -> Template:
     fits = mess.gbk_ok if encoding == "gbk" else (lambda h: True)
     headers = mess.pick_headers(ctx.contracts[feed], columns, rng, fits=fits)
-    return Template(headers=headers, date_style=mess.TEXT_DATE_STYLES[int(rng.integers(0, 4))],
-                    district_style=("name", "short", "code")[int(rng.integers(0, 3))], encoding=encoding,
-                    blank_style=("empty", "commas")[int(rng.integers(0, 2))], crlf=encoding != "utf-8")
+    template = Template(headers=headers, date_style=mess.TEXT_DATE_STYLES[int(rng.integers(0, 4))],
+                        district_style=("name", "short", "code")[int(rng.integers(0, 3))], encoding=encoding,
+                        blank_style=("empty", "commas")[int(rng.integers(0, 2))], crlf=encoding != "utf-8")
+    template.extra["seq"] = _seq_column(ctx, feed, columns)
+    return template
 
 
 def xlsx_template(ctx: Context, feed: str, columns: list[str], rng) -> Template:
     headers = mess.pick_headers(ctx.contracts[feed], columns, rng)
     style = mess.XLSX_DATE_STYLES[int(rng.choice(6, p=[0.2, 0.1, 0.05, 0.05, 0.2, 0.4]))]
-    return Template(headers=headers, date_style=style,
-                    district_style=("name", "short", "code")[int(rng.integers(0, 3))])
+    template = Template(headers=headers, date_style=style,
+                        district_style=("name", "short", "code")[int(rng.integers(0, 3))])
+    template.extra["seq"] = _seq_column(ctx, feed, columns)
+    return template
+
+
+def _seq_column(ctx: Context, feed: str, columns: list[str]) -> bool:
+    """Whether a template starts with a 序号 column (its own stream: the template's other draws stay)."""
+    return bool(ctx.rng(feed, "seq", *columns).random() < variants.SEQ_COLUMN_SHARE)
 
 
 def text_date_style(template: Template) -> str:
@@ -81,20 +90,39 @@ def write_table(ctx: Context, feed: str, name: str, template: Template, sheet: S
                 title: str | None = None, remarks: str | None = None, subtitle: str | None = None,
                 spacer: bool = False, supersedes: list | None = None):
     """Write a CSV or xlsx file per the feed's contract format, record it in the truth."""
-    fmt = ctx.contracts[feed].format
+    contract = ctx.contracts[feed]
+    fmt = contract.format
+    headers = prepare(ctx, feed, name, template.headers, sheet, seq=template.extra.get("seq", False))
     if fmt == "csv":
         path, truth = ctx.new_file(feed, name, "csv", encoding=template.encoding)
-        write_csv(path, template.headers, sheet, template.encoding, template.blank_style, template.crlf)
+        write_csv(path, headers, sheet, template.encoding, template.blank_style, template.crlf)
         truth.header_row = 1
     else:
         path, truth = ctx.new_file(feed, name, "xlsx")
-        truth.header_row = write_xlsx(path, template.headers, sheet, title, remarks, subtitle=subtitle,
+        truth.header_row = write_xlsx(path, headers, sheet, title, remarks, subtitle=subtitle,
                                       spacer=spacer)
+    record_headers(contract, truth, sheet, headers)
     sheet.finish(truth)
     if supersedes:
         truth.supersedes = supersedes
     ctx.delivered(path, when)
     return path, truth
+
+
+def prepare(ctx: Context, feed: str, name: str, headers: list[str], sheet: Sheet, seq: bool = False) -> list[str]:
+    """Before a file is written: a share of its labels in variant spellings, and the 序号 column of its
+    template. Returns the headers to write."""
+    variants.vary_labels(ctx.contracts[feed], sheet, ctx.rng(feed, "labels", name))
+    return variants.add_seq_column(sheet, headers) if seq else list(headers)
+
+
+def record_headers(contract, truth, sheet: Sheet, headers: list[str]) -> None:
+    """What the loader must report about a file's header row."""
+    names = [n for n in sheet.names if n != "geometry"]
+    heads = headers[:len(names)]
+    truth.header_variants = variants.header_truth(contract, names, heads)
+    truth.unmatched_headers = [h for n, h in zip(names, heads) if n == variants.SEQ_HEADER]
+    truth.missing_columns = variants.missing_columns(contract, names)
 
 
 def record_correction(ctx: Context, feed: str, truth, keys: list[list], originals: list[str]) -> None:

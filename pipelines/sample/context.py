@@ -41,7 +41,14 @@ class Context:
     def plan(self, feed: str, menu: list[Spoil], rate: float = SPOIL_RATE, dup_rate: float = DUPLICATE_RATE,
              blank_rate: float = BLANK_RATE) -> SpoilPlan:
         if feed not in self.plans:
-            self.plans[feed] = SpoilPlan(self.rng(feed, "plan"), menu, rate, dup_rate, blank_rate)
+            contract = self.contracts[feed]
+            roles = {c.name: c.strict for c in contract.columns}
+            bounds = contract.loss_bounds
+            self.plans[feed] = SpoilPlan(
+                self.rng(feed, "plan"), menu, rate, dup_rate, blank_rate,
+                strict=lambda field: field is None or roles.get(field, True),
+                bound=(float(bounds.get("file_quarantined_share", 1.0)),
+                       int(bounds.get("file_quarantined_min_rows", 1 << 30))))
         return self.plans[feed]
 
     def new_file(self, feed: str, name: str, container: str, encoding: str | None = None,

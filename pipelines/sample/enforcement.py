@@ -24,8 +24,10 @@ from pipelines.sample.table import Sheet, Spoil
 URBAN_COLUMNS = ["case_id", "source_bureau", "inspected_on", "inspection_method", "subject_name", "credit_code",
                  "district_code", "violation_type", "decision_no", "penalty_yuan", "case_status", "rectify_by",
                  "rectified_on", "officer_names", "contact_phone"]
+# 生态环境局's register has no 区县 column: the district of its cases is derived downstream from the subject's
+# permit or credit code (int_enforcement_located).
 ECO_COLUMNS = ["case_id", "source_bureau", "inspected_on", "inspection_method", "subject_name", "credit_code",
-               "district_code", "violation_type", "decision_no", "penalty_yuan", "case_status", "officer_names"]
+               "violation_type", "decision_no", "penalty_yuan", "case_status", "officer_names"]
 BUREAUS = {
     "urban": {"labels": ("市综合执法局", "综合执法局", "综合行政执法局"), "file": "综合执法局", "prefix": "ZF",
               "columns": URBAN_COLUMNS, "share": 0.6,

@@ -18,7 +18,7 @@ from pipelines.sample import calibration as cal
 from pipelines.sample import mess
 from pipelines.sample.census import Census
 from pipelines.sample.context import Context
-from pipelines.sample.common import person
+from pipelines.sample.common import person, prepare, record_headers
 from pipelines.sample.places import AS_OF, INSPECTION_COMPANIES
 from pipelines.sample.rand import choice_rows
 from pipelines.sample.table import Sheet, Spoil, present
@@ -173,10 +173,11 @@ def _write_sonar_recheck(ctx, d, seg_ids, days, ins_len, orphan, cctv_segments: 
     batch_id = cells["batch_id"][0]
     name = f"{d.code}_{d.name}_声纳复查_{batch_id}.xlsx"
     path, truth = ctx.new_file("inspections", name, "xlsx")
-    headers = pick_headers_for(ctx.contracts["inspections"], rng)
+    headers = prepare(ctx, "inspections", name, pick_headers_for(ctx.contracts["inspections"], rng), sheet)
     truth.header_row = write_xlsx(path, headers, sheet, f"{d.name}污水管道声纳复查结果（{batch_id}）",
                                   f"备注：声纳检测只评定功能性状况。填报人：{person(rng)}", sheet_name="检测结果")
     sheet.finish(truth)
+    record_headers(ctx.contracts["inspections"], truth, sheet, headers)
     ctx.delivered(path, mess.to_date(later.max()) + dt.timedelta(days=7))
 
 
@@ -258,6 +259,7 @@ def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defe
     plan = ctx.plan("inspections", menu)
     plan.apply(sheet, rng)
     name = f"{d.code}_{d.name}_管道检测_{batch_id}.xlsx"
+    headers = prepare(ctx, "inspections", name, headers, sheet)
     path, truth = ctx.new_file("inspections", name, "xlsx")
     title = f"{d.name}污水管道检测缺陷汇总表（{batch_id}）"
     subtitle = f"检测单位：{company}    长度单位：m    检测时间：{first_day:%Y年%m月}—{last_day:%Y年%m月}" \
@@ -267,8 +269,9 @@ def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defe
     truth.header_row = write_xlsx(path, headers, sheet, title, remarks, subtitle=subtitle,
                                   spacer=rng.random() < 0.5, sheet_name="检测结果")
     sheet.finish(truth)
+    record_headers(contract, truth, sheet, headers)
     ctx.delivered(path, last_day + dt.timedelta(days=7))
-    return np.array(sorted(sheet.reasons), dtype=np.int64), sonar
+    return np.array(sheet.quarantined(), dtype=np.int64), sonar
 
 
 def pick_headers_for(contract, rng):

@@ -121,7 +121,8 @@ def fmt_district(code: str, style: str, old_yuhuan: bool = False) -> str:
 
 
 def pick_headers(contract: Contract, names: list[str], rng: np.random.Generator, canonical_share: float = 0.6,
-                 fits: Callable[[str], bool] = lambda h: True, ascii_codes: bool = False) -> list[str]:
+                 fits: Callable[[str], bool] = lambda h: True, ascii_codes: bool = False,
+                 line_breaks: bool = True) -> list[str]:
     """One header per column for one bureau's template: the canonical header (first synonym) or
     one of its spelling variants. Only synonyms of the contract are used (the loader maps headers
     through them); pinyin field codes (GDBH, QX…) only where GIS exports use them."""
@@ -143,7 +144,11 @@ def pick_headers(contract: Contract, names: list[str], rng: np.random.Generator,
             out.append(options[int(rng.integers(0, len(options)))])
     if len(set(out)) != len(out):
         raise ValueError(f"{contract.feed}: two columns share a header {out}")
-    return out
+    # a share of templates spell a header in a way the synonyms do not list (pipelines/sample/variants.py);
+    # a child stream, so the draws above stay as they were
+    from pipelines.sample.variants import vary_headers
+    return vary_headers(contract, names, out, np.random.default_rng(int(rng.integers(0, 2**32))), fits=fits,
+                        line_breaks=line_breaks)
 
 
 def gbk_ok(text: str) -> bool:
@@ -191,7 +196,7 @@ BAD_LABELS = {
     "inspection_method": ("日常巡查", "随机抽查"),
     "sampling_point": ("中间池", "二沉池"),
     "misconnection_type": ("污废混接", "混接"),
-    "severity": ("严重", "一般"),
+    "severity": ("一般", "待定"),
     "rectification_status": ("已完成", "待整改"),
     "project_type": ("管网改造", "其他"),
     "funding_source": ("省级补助", "自筹"),

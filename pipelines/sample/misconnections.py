@@ -21,6 +21,9 @@ from pipelines.sample.table import Sheet, Spoil, present
 
 COLUMNS = ["misconnection_id", "segment_id", "manhole_id", "misconnection_type", "severity", "found_on",
            "rectification_status", "rectified_on", "district_code"]
+# DOMAIN.md lists no 区县 for the misconnection list: most districts' lists have none (the district is derived
+# downstream from the segment or manhole); some add one.
+DISTRICT_COLUMN_SHARE = 0.4
 TYPES = ("雨水接入污水", "污水接入雨水", "阳台水接入雨水", "合流接入污水")
 SEVERITY = ("重度", "中度", "轻度")
 STATUS = ("已整改", "整改中", "未整改")
@@ -55,7 +58,10 @@ def write_misconnections(ctx: Context, census: Census, count: int) -> None:
     records = dict(misconnection_id=mis_id, segment_id=segment, manhole_id=manhole, kind=kind, severity=severity,
                    found=found, status=status, rectified=rectified, orphan=orphan)
 
-    template = csv_template(ctx, "misconnections", COLUMNS, ctx.rng("misconnections", d.code, "tpl"), d.encoding)
+    with_district = ctx.rng("misconnections", d.code, "district column").random() < DISTRICT_COLUMN_SHARE
+    columns = COLUMNS if with_district else [c for c in COLUMNS if c != "district_code"]
+    template = csv_template(ctx, "misconnections", columns, ctx.rng("misconnections", d.code, "tpl"), d.encoding)
+    template.extra["columns"] = columns
     year = found.astype("datetime64[Y]").astype(int) + 1970
     clean = []
     for y in sorted(set(year.tolist())):
@@ -96,7 +102,8 @@ def _sheet(rec, at, template, rng, code) -> Sheet:
         "rectified_on": template.dates(rng, rec["rectified"][at]),
         "district_code": [fmt_district(code, template.district_style) for _ in at],
     }
-    sheet = Sheet(COLUMNS, cells)
+    columns = template.extra.get("columns", COLUMNS)
+    sheet = Sheet(columns, {k: cells[k] for k in columns})
     for i in np.flatnonzero(rec["orphan"][at]):
         sheet.anomaly(i, "orphan_reference", "manhole_id")
     return sheet
@@ -106,7 +113,6 @@ def _menu(ctx: Context, template) -> list[Spoil]:
     col = ctx.contracts["misconnections"].column
     return [
         mess.spoil_required("misconnection_type"), mess.spoil_required("severity"),
-        mess.spoil_required("district_code"),
         mess.spoil_enum(col("misconnection_type")), mess.spoil_enum(col("severity")),
         mess.spoil_enum(col("rectification_status")),
         # neither a segment nor a manhole: the row rule names its last field

@@ -224,8 +224,6 @@ def _drainage_menu(ctx: Context, template: Template) -> list[Spoil]:
         mess.spoil_required("district_code"),
         mess.spoil_enum(col("holder_type")),
         mess.spoil_enum(col("status")),
-        Spoil("permit_no", "pattern",
-              lambda r, s, i: f"台排许字〔{str(s.cells['permit_no'][i])[10:14]}〕第{str(s.cells['permit_no'][i])[-3:]}号"),
         Spoil("valid_until", "date_order", apply=_swap_dates("issued_on", "valid_until", style),
               eligible=lambda s: present(s, "issued_on")),
     ]

@@ -37,6 +37,11 @@ class Sheet:
         self.order: list[int] = list(range(self.n))
         self.blank_before: list[int] = []
         self.extra_blank_rows = 0
+        # Whether a spoil of a field quarantines its record (identity/structural) or is kept with a finding
+        # (descriptive): set from the contract by the spoil plan. Whole-record rules (field None) always do.
+        self.strict: Callable[[str | None], bool] = lambda field: True
+        # index → [(field, value written, code)]: labels written in a variant spelling (pipelines/sample/variants.py)
+        self.label_variants: dict[int, list[tuple[str, str, object]]] = defaultdict(list)
 
     # -- bookkeeping ------------------------------------------------------------------------
     def free(self) -> np.ndarray:
@@ -79,6 +84,10 @@ class Sheet:
             return
         self.blank_before = sorted(int(x) for x in rng.integers(1, total, size=count))
 
+    def quarantined(self) -> list[int]:
+        """Indices of the spoiled rows the loader must quarantine (a descriptive spoil keeps its row)."""
+        return sorted(i for i, (field, _) in self.reasons.items() if self.strict(field))
+
     # -- output -----------------------------------------------------------------------------
     def rows(self) -> Iterator[list]:
         cols = [self.cells[name] for name in self.names]
@@ -97,7 +106,14 @@ class Sheet:
             seen.add(i)
             if i in self.reasons:
                 field, rule = self.reasons[i]
-                truth.invalid_rows.append({"row": pos, "reasons": [{"field": field, "rule": rule}]})
+                if self.strict(field):
+                    truth.invalid_rows.append({"row": pos, "reasons": [{"field": field, "rule": rule}]})
+                else:
+                    value = self.cells[field][i] if field in self.cells else None
+                    truth.kept_rows.append({"row": pos, "field": field, "rule": rule,
+                                            "value": value if isinstance(value, str) else None})
+            for field, value, code in self.label_variants.get(i, ()):
+                truth.label_variants.append({"row": pos, "field": field, "value": value, "code": code})
             for kind, field in self.anomalies.get(i, ()):
                 truth.anomalies.append({"row": pos, "kind": kind, "field": field})
         truth.data_rows = len(self.order)
@@ -120,8 +136,14 @@ class SpoilPlan:
     and cycles through the feed's menu so every rule appears once there are enough rows."""
 
     def __init__(self, rng: np.random.Generator, menu: list[Spoil], rate: float, dup_rate: float,
-                 blank_rate: float):
+                 blank_rate: float, strict: Callable[[str | None], bool] = lambda field: True,
+                 bound: tuple[float, int] = (1.0, 1 << 30)):
+        """``strict``: whether a spoil of a field quarantines its record; ``bound``: the feed's loss bound
+        (share, minimum records), which no file may exceed: the sample must pass the gate every day, so a
+        spoil or duplicate that would push a file past it is carried to the next file."""
         self.menu = menu
+        self.strict = strict
+        self.bound = bound
         self.rate, self.dup_rate, self.blank_rate = rate, dup_rate, blank_rate
         self.next_rule = int(rng.integers(0, len(menu))) if menu else 0
         # A head start, so that even a tiny feed (scale 0.01) has a few spoiled rows and one duplicate.
@@ -135,10 +157,16 @@ class SpoilPlan:
         return k
 
     def apply(self, sheet: Sheet, rng: np.random.Generator, blanks: bool = True) -> None:
+        sheet.strict = self.strict
+        share, min_rows = self.bound
+        budget = max(min_rows - 1, int(share * sheet.n)) - len(sheet.quarantined())
         for _ in range(self._count("spoil", self.rate * sheet.n)):
             for attempt in range(len(self.menu)):
                 spoil = self.menu[self.next_rule % len(self.menu)]
                 self.next_rule += 1
+                strict = self.strict(spoil.field)
+                if strict and budget <= 0:
+                    continue
                 mask = sheet.free() & ~sheet.unspoilable
                 if spoil.eligible is not None:
                     mask &= spoil.eligible(sheet)
@@ -150,8 +178,15 @@ class SpoilPlan:
                         sheet.reasons[i] = (spoil.field, spoil.rule)
                     else:
                         sheet.spoil(i, spoil.field, spoil.rule, spoil.make(rng, sheet, i))
+                    budget -= strict
                     break
-        sheet.duplicate(rng, self._count("dup", self.dup_rate * sheet.n))
+            else:
+                self._taken["spoil"] -= 1          # nowhere to put it in this file: the next file takes it
+        dups = self._count("dup", self.dup_rate * sheet.n)
+        if dups > max(budget, 0):
+            self._taken["dup"] -= dups - max(budget, 0)
+            dups = max(budget, 0)
+        sheet.duplicate(rng, dups)
         if blanks:
             sheet.blanks(rng, self._count("blank", self.blank_rate * sheet.n))
 

@@ -28,6 +28,12 @@ class FileTruth:
     supersedes: list[list[Any]] = field(default_factory=list)
     container: str | None = None    # geojson / shapefile_zip / csv / xlsx / log
     header_row: int | None = None   # 1-based line/sheet row of the header (csv, xlsx)
+    # issue 8: what the loader keeps but must report, and the spellings it must read by rule
+    kept_rows: list[dict[str, Any]] = field(default_factory=list)        # descriptive spoils: row kept
+    label_variants: list[dict[str, Any]] = field(default_factory=list)   # variant spelling → its code
+    header_variants: list[dict[str, Any]] = field(default_factory=list)  # header not in the synonyms → column
+    unmatched_headers: list[str] = field(default_factory=list)           # headers naming no column
+    missing_columns: list[str] = field(default_factory=list)             # contract columns the file lacks
 
     def as_json(self) -> dict[str, Any]:
         out = {
@@ -40,6 +46,11 @@ class FileTruth:
         }
         if self.header_row is not None:
             out["header_row"] = self.header_row
+        out["kept_rows"] = sorted(self.kept_rows, key=lambda r: (r["row"], r["field"]))
+        out["label_variants"] = sorted(self.label_variants, key=lambda r: (r["row"], r["field"]))
+        out["header_variants"] = sorted(self.header_variants, key=lambda r: r["field"])
+        out["unmatched_headers"] = sorted(self.unmatched_headers)
+        out["missing_columns"] = sorted(self.missing_columns)
         return out
 
 

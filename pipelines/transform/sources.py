@@ -34,6 +34,8 @@ LINEAGE = {
     "_source_file": "来源文件名。Source file name (lineage)",
     "_source_row": "文件内数据行序号（从1起）。1-based data record in the file",
     "_valid_from": "该版本生效（载入）时间。When this version was loaded",
+    "_unmapped": "契约未能识别的描述性取值原文（字段 → 原文；该字段为空或为 other）。Descriptive values as sent that the "
+                 "contract could not read (field → text)",
 }
 HISTORY = {
     "_valid_to": "该版本被后报版本取代的时间（当前版本为空）。When a later version replaced this one (NULL: current)",

@@ -29,6 +29,13 @@ def reasons(home, feed):
     return out
 
 
+def findings(home, feed, kinds=("unknown_label", "invalid_value", "missing_value")):
+    """{(field, kind, rule, value): (records, of which quarantined)} of audit.file_findings."""
+    return {(f, k, r, v): (n, q) for f, k, r, v, n, q in query(
+        home, "SELECT field, kind, rule, value, count, rows_quarantined FROM audit.file_findings "
+              f"WHERE feed = ? AND kind IN ({', '.join('?' for _ in kinds)})", [feed, *kinds])}
+
+
 # ---- CSV ------------------------------------------------------------------------------------------
 def test_gbk_csv_loads_with_the_right_chinese_text(home):
     names = ["椒江区海门街道丰泰餐饮店", "台州市黄岩区永宁江食品厂", "路桥区金清镇鑫源洗车行"]
@@ -68,22 +75,28 @@ def test_csv_variants_normalise_and_spoiled_rows_carry_every_reason(home):
                       "FROM raw.drainage_permits ORDER BY permit_no")
     assert got == [("DP-331002-00001", 12.5, "331002", date(2024, 5, 6), date(2029, 5, 5), 1),
                    ("DP-331002-00002", 12.0, "331083", date(2024, 5, 6), date(2024, 5, 6), 2)]
+    # Only identity and structural failures are reasons; row 3's descriptive failures (credit code, district,
+    # holder type) are findings, counted although the record is quarantined for its structural ones.
     assert reasons(home, "drainage_permits") == {
-        3: [("connection_manhole_id", "required"), ("credit_code", "credit_code"), ("district_code", "enum"),
-            ("holder_type", "enum"), ("issued_on", "type"), ("permitted_volume_m3d", "type")],
+        3: [("connection_manhole_id", "required"), ("issued_on", "type"), ("permitted_volume_m3d", "type")],
         4: [("valid_until", "date_order")],
         5: [("permitted_volume_m3d", "range")],
+    }
+    assert findings(home, "drainage_permits") == {
+        ("credit_code", "invalid_value", "credit_code", CREDIT_A[:-1] + "Y"): (1, 1),
+        ("district_code", "unknown_label", "enum", "火星区"): (1, 1),
+        ("holder_type", "unknown_label", "enum", "外星"): (1, 1),
     }
 
 
 def test_every_reason_names_file_row_field_in_chinese_and_english(home):
-    rows = [DRAINAGE_HEADER, drainage_row(1, credit="913302007XXXXXXXXX", volume="-5")]
+    rows = [DRAINAGE_HEADER, drainage_row(1, credit="913302007XXXXXXXXX", volume="-5", until="2020-01-01")]
     write_csv(home.landing_for("drainage_permits") / "坏数据.csv", rows)
-    ingest(home, "drainage_permits")
+    ingest(home, "drainage_permits", strict=False)
     [(raw_values, rs)] = query(home, "SELECT raw_values, reasons FROM quarantine.drainage_permits")
     assert json.loads(raw_values)["统一社会信用代码"] == "913302007XXXXXXXXX"
     assert json.loads(raw_values)["许可排水量（立方米/日）"] == "-5"
-    assert sorted(r["rule"] for r in rs) == ["credit_code", "range"]
+    assert sorted(r["rule"] for r in rs) == ["date_order", "range"]
     for r in rs:
         assert "坏数据.csv" in r["message_zh"] and "第1行" in r["message_zh"] and f"({r['field']})" in r["message_zh"]
         assert "坏数据.csv" in r["message_en"] and "row 1" in r["message_en"] and r["field"] in r["message_en"]
@@ -117,16 +130,22 @@ def test_xlsx_with_title_blank_rows_remarks_serials_and_units(home):
     ]
     write_xlsx(home.landing_for("upgrade_projects") / "projects.xlsx", PROJECT_HEADER, rows, blank_after=(0, 1))
     [file] = ingest(home, "upgrade_projects").files
-    assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (4, 2, 2)
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined, file.rows_unmapped) == (4, 3, 1, 1)
     got = query(home, "SELECT project_id, district_code, segment_ids, planned_start_on, actual_start_on, "
-                      "planned_completion_on, investment_yuan, _source_row FROM raw.upgrade_projects ORDER BY 1")
+                      "planned_completion_on, investment_yuan, funding_source, _unmapped, _source_row "
+                      "FROM raw.upgrade_projects ORDER BY 1")
+    # UP-3: its funding source (自筹) and investment (#VALUE!) are descriptive: kept, NULL, the text as sent kept
     assert got == [
-        ("UP-1", "331002", ["S1", "S2", "S3"], date(2024, 3, 1), date(2024, 3, 1), date(2024, 12, 31), 125000.0, 1),
-        ("UP-4", "331083", ["S9"], date(2024, 5, 1), None, date(2024, 12, 31), 120000.0, 4),
+        ("UP-1", "331002", ["S1", "S2", "S3"], date(2024, 3, 1), date(2024, 3, 1), date(2024, 12, 31), 125000.0,
+         "special_bond", None, 1),
+        ("UP-3", "331099", None, date(2024, 5, 1), None, date(2025, 1, 1), None, None,
+         {"investment_yuan": "#VALUE!", "funding_source": "自筹"}, 3),
+        ("UP-4", "331083", ["S9"], date(2024, 5, 1), None, date(2024, 12, 31), 120000.0, "private_capital", None, 4),
     ]
-    assert reasons(home, "upgrade_projects") == {
-        2: [("planned_completion_on", "date_order")],
-        3: [("funding_source", "enum"), ("investment_yuan", "type")],
+    assert reasons(home, "upgrade_projects") == {2: [("planned_completion_on", "date_order")]}
+    assert findings(home, "upgrade_projects") == {
+        ("funding_source", "unknown_label", "enum", "自筹"): (1, 0),
+        ("investment_yuan", "invalid_value", "type", "#VALUE!"): (1, 0),
     }
 
 
@@ -212,10 +231,13 @@ def test_geojson_without_crs_member_is_placed_by_its_coordinates(home):
                    ({"检查井编号": "MH-3", "井类型": "化粪池", "区县": "椒江区"}, [121.41, 28.61])],
                   crs=None, kind="Point")
     [file] = ingest(home, "census_manholes").files
-    assert (file.crs, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("EPSG:4490", 3, 1, 2)
-    [(x, y)] = query(home, "SELECT ST_X(geometry), ST_Y(geometry) FROM raw.census_manholes")
+    assert (file.crs, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("EPSG:4490", 3, 2, 1)
+    [(x, y)] = query(home, "SELECT ST_X(geometry), ST_Y(geometry) FROM raw.census_manholes WHERE manhole_id = 'MH-1'")
     assert (x, y) == pytest.approx(gauss_kruger_4549(121.4, 28.6), abs=2e-3)
-    assert reasons(home, "census_manholes") == {2: [("geometry", "geometry")], 3: [("manhole_type", "enum")]}
+    # 化粪池 is no manhole type the contract knows; the type is descriptive, so MH-3 is kept with a NULL type
+    assert reasons(home, "census_manholes") == {2: [("geometry", "geometry")]}
+    assert query(home, "SELECT manhole_type, _unmapped FROM raw.census_manholes WHERE manhole_id = 'MH-3'") == [
+        (None, {"manhole_type": "化粪池"})]
 
 
 def test_zipped_shapefile_with_pinyin_field_codes(home):
@@ -343,7 +365,7 @@ def test_csv_whose_last_row_is_a_lone_key_is_counted_and_quarantined(home):
     [file] = ingest(home, "drainage_permits").files
     assert (file.rows_read, file.rows_loaded, file.rows_quarantined, file.rows_remarks) == (3, 2, 1, 0)
     got = reasons(home, "drainage_permits")
-    assert list(got) == [3] and ("holder_name", "required") in got[3]
+    assert list(got) == [3] and ("permitted_volume_m3d", "required") in got[3]
     [(raw_values,)] = query(home, "SELECT raw_values FROM quarantine.drainage_permits")
     assert json.loads(raw_values)["许可证编号"] == "DP-331002-00003"
     assert query(home, "SELECT rows_read, rows_loaded, rows_quarantined, rows_remarks "

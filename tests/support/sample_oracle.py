@@ -63,11 +63,19 @@ def header_map(feed: str) -> dict[str, str]:
     return out
 
 
+def file_header_map(feed: str, ft: dict | None = None) -> dict[str, str]:
+    """The contract's spellings, plus the variants the truth declares for this file (header → column)."""
+    out = dict(header_map(feed))
+    for v in (ft or {}).get("header_variants", []):
+        out[v["header"]] = v["field"]
+    return out
+
+
 def _is_blank(values) -> bool:
     return all(v is None or (isinstance(v, str) and v.strip() == "") for v in values)
 
 
-def read_csv_file(path: Path, feed: str, encoding: str) -> FileRead:
+def read_csv_file(path: Path, feed: str, encoding: str, ft: dict | None = None) -> FileRead:
     raw = path.read_bytes()
     if encoding == "utf-8" and raw.startswith(b"\xef\xbb\xbf"):
         raise ValueError(f"{path.name}: utf-8 file starts with a BOM")
@@ -76,7 +84,7 @@ def read_csv_file(path: Path, feed: str, encoding: str) -> FileRead:
     text = raw.decode(encoding)
     rows = list(csv.reader(io.StringIO(text, newline="")))
     headers = rows[0]
-    hm = header_map(feed)
+    hm = file_header_map(feed, ft)
     columns = [hm.get(h) for h in headers]
     records, raw_rows, blanks = [], [], 0
     for row in rows[1:]:
@@ -88,11 +96,11 @@ def read_csv_file(path: Path, feed: str, encoding: str) -> FileRead:
     return FileRead(path, headers, columns, records, raw_rows, blanks, header_row=1)
 
 
-def read_xlsx_file(path: Path, feed: str) -> FileRead:
+def read_xlsx_file(path: Path, feed: str, ft: dict | None = None) -> FileRead:
     wb = openpyxl.load_workbook(path, read_only=False)
     ws = wb.worksheets[0]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    hm = header_map(feed)
+    hm = file_header_map(feed, ft)
     header_idx = None
     for i, row in enumerate(rows[:10]):
         cells = [c for c in row if c is not None]
@@ -128,11 +136,11 @@ def read_xlsx_file(path: Path, feed: str) -> FileRead:
     return fr
 
 
-def read_geojson_file(path: Path, feed: str) -> FileRead:
+def read_geojson_file(path: Path, feed: str, ft: dict | None = None) -> FileRead:
     data = json.loads(path.read_text(encoding="utf-8"))
     features = data["features"]
     headers = list(features[0]["properties"].keys()) if features else []
-    hm = header_map(feed)
+    hm = file_header_map(feed, ft)
     columns = [hm.get(h) for h in headers]
     records, raw_rows, geoms = [], [], []
     for f in features:
@@ -148,7 +156,7 @@ def read_geojson_file(path: Path, feed: str) -> FileRead:
     return fr
 
 
-def read_shapefile_zip(path: Path, feed: str) -> FileRead:
+def read_shapefile_zip(path: Path, feed: str, ft: dict | None = None) -> FileRead:
     with zipfile.ZipFile(path) as zf:
         layer = next(n for n in zf.namelist() if n.endswith(".shp"))
     con = duck.connect()
@@ -160,7 +168,7 @@ def read_shapefile_zip(path: Path, feed: str) -> FileRead:
     finally:
         con.close()
     headers = [n for n in names if n not in ("OGC_FID", "__wkt")]
-    hm = header_map(feed)
+    hm = file_header_map(feed, ft)
     columns = [hm.get(h) for h in headers]
     records, raw_rows = [], []
     for row in rows:
@@ -176,11 +184,11 @@ def read_file(home: Path, ft: dict) -> FileRead:
     path = home / ft["path"]
     feed = ft["feed"]
     if ft["format"] == "csv":
-        return read_csv_file(path, feed, ft["encoding"])
+        return read_csv_file(path, feed, ft["encoding"], ft)
     if ft["format"] == "xlsx":
-        return read_xlsx_file(path, feed)
+        return read_xlsx_file(path, feed, ft)
     if ft["format"] == "geo":
-        return read_shapefile_zip(path, feed) if path.suffix == ".zip" else read_geojson_file(path, feed)
+        return read_shapefile_zip(path, feed, ft) if path.suffix == ".zip" else read_geojson_file(path, feed, ft)
     if ft["format"] == "hj212":
         lines = path.read_bytes().decode("ascii").split("\r\n")
         assert lines[-1] == ""
@@ -289,12 +297,29 @@ def parse_year(v) -> int:
     return int(t)
 
 
+_BRACKETS = str.maketrans("【】〔〕[]", "()()()")
+
+
+def label_key(text: str) -> str:
+    """sources/README.md: labels match whatever their width, spaces, case and bracket style."""
+    return re.sub(r"\s+", "", nfkc(text)).translate(_BRACKETS).upper()
+
+
 def enum_value(v, column: Column):
     t = _text(v)
     if t in column.values:
         return column.values[t]
-    if t is not None and nfkc(t) in column.values:
-        return column.values[nfkc(t)]
+    if t is None:
+        raise Invalid("enum")
+    keys = {label_key(k): c for k, c in column.values.items()}
+    for code in column.values.values():
+        keys.setdefault(label_key(str(code)), code)
+    key = label_key(t)
+    if key in keys:
+        return keys[key]
+    without_remark = re.sub(r"\([^()]*\)", "", key)        # a bracketed remark after a known label
+    if "(" in key and without_remark in keys:
+        return keys[without_remark]
     raise Invalid("enum")
 
 
@@ -429,11 +454,44 @@ def expected_reasons(ft: dict) -> dict[int, set[tuple[str | None, str]]]:
     return {r["row"]: {(x["field"], x["rule"]) for x in r["reasons"]} for r in ft["invalid_rows"]}
 
 
+def strict_field(contract: Contract, field: str | None) -> bool:
+    """A failure of this field quarantines the record (identity/structural, or a whole-record rule)."""
+    if field is None:
+        return True
+    return next((c.role != "descriptive" for c in contract.columns if c.name == field), True)
+
+
+def verify_headers(contract: Contract, read: FileRead, ft: dict) -> list[str]:
+    """Every header is a spelling of its column, a variant the truth declares (and truly not a spelling),
+    or a declared unmatched header; the contract columns absent from the file are the declared ones."""
+    problems = []
+    spelled = header_map(ft["feed"])
+    declared = {v["header"]: v["field"] for v in ft.get("header_variants", [])}
+    unmatched = set(ft.get("unmatched_headers", []))
+    mapped = set()
+    for h in read.headers:
+        if h is None or (isinstance(h, str) and not h.strip()):
+            continue
+        if h in declared:
+            if h in spelled:
+                problems.append(f"{ft['path']}: header {h!r} is declared a variant but is a synonym")
+            mapped.add(declared[h])
+        elif h in spelled:
+            mapped.add(spelled[h])
+        elif h not in unmatched:
+            problems.append(f"{ft['path']}: header {h!r} is neither a synonym nor declared")
+    if ft["format"] != "hj212":
+        absent = {c.name for c in contract.columns if c.type != "geometry" and not c.derived} - mapped
+        if absent != set(ft.get("missing_columns", [])):
+            problems.append(f"{ft['path']}: columns missing {sorted(absent)}, truth says {ft.get('missing_columns')}")
+    return problems
+
+
 def verify_file(home: Path, ft: dict) -> list[str]:
     """Differences between one file and its truth entry (empty when they agree)."""
     contract = load_contracts()[ft["feed"]]
     read = read_file(home, ft)
-    problems = []
+    problems = verify_headers(contract, read, ft)
     if len(read.records) != ft["data_rows"]:
         problems.append(f"{ft['path']}: {len(read.records)} records read, truth says {ft['data_rows']}")
     if read.blank_rows != ft["blank_rows"]:
@@ -441,13 +499,20 @@ def verify_file(home: Path, ft: dict) -> list[str]:
     if ft.get("header_row") and read.header_row != ft["header_row"]:
         problems.append(f"{ft['path']}: header on row {read.header_row}, truth says {ft['header_row']}")
     expected = expected_reasons(ft)
+    expected_kept = {(r["row"], r["field"], r["rule"]) for r in ft.get("kept_rows", [])}
     if ft["format"] == "hj212":
         found = check_packets([r["line"] for r in read.records])
     else:
         found = [check_record(contract, r)[0] for r in read.records]
+    kept: set[tuple] = set()
     seen: dict[tuple, int] = {}
     keys: dict[tuple, int] = {}
     for row, (reasons, raw) in enumerate(zip(found, read.raw_rows), start=1):
+        # a descriptive failure keeps its record (counted as a finding); only the others quarantine it
+        soft = {(f, r) for f, r in reasons if not strict_field(contract, f)}
+        reasons = reasons - soft
+        if raw not in seen:
+            kept |= {(row, f, r) for f, r in soft}
         if raw in seen:
             reasons = {(None, "duplicate_row")}
         else:
@@ -461,6 +526,16 @@ def verify_file(home: Path, ft: dict) -> list[str]:
         want = expected.get(row, set())
         if reasons != want:
             problems.append(f"{ft['path']} row {row}: found {sorted(reasons, key=str)}, truth {sorted(want, key=str)}")
+    kept = {k for k in kept if k[0] not in expected}      # a quarantined record's descriptive failures: findings
+    if kept != expected_kept:
+        problems.append(f"{ft['path']}: kept rows {sorted(kept - expected_kept, key=str)} not in the truth, "
+                        f"{sorted(expected_kept - kept, key=str)} not found")
+    for lv in ft.get("label_variants", []):
+        rec = read.records[lv["row"] - 1]
+        rule, typed = check_column(rec.get(lv["field"]), contract.column(lv["field"]))
+        if rec.get(lv["field"]) != lv["value"] or rule is not None or typed != lv["code"]:
+            problems.append(f"{ft['path']} row {lv['row']}: variant {lv['value']!r} of {lv['field']} reads as "
+                            f"{typed!r} ({rule}), truth {lv['code']!r}")
     return problems
 
 

@@ -59,3 +59,34 @@ def test_inspection_grades_agree_with_the_cjj181_seed():
             seed.setdefault(row["defect_code"], set()).add(int(row["grade"]))
     rule = next(r for r in CONTRACTS["inspections"].row_rules if r["rule"] == "grade_for_code")
     assert {code: set(grades) for code, grades in rule["grades"].items()} == seed
+
+
+@pytest.mark.parametrize("feed, header, column", [
+    # issue 8: brackets of both widths (and 【】), a 编号/名称 suffix, a 所在 prefix, breaks and spaces, English
+    ("plants", "进口监测点MN", "inlet_mn"),
+    ("census_manholes", "所在区县", "district_code"),
+    ("drainage_permits", "区县名称", "district_code"),
+    ("census_pipes", "管径【mm】", "pipe_size"),
+    ("census_pipes", "管 径\n（mm）", "pipe_size"),
+    ("plant_lab", "BOD₅（mg/L）", "bod5_mg_l"),
+    ("census_pipes", "Segment ID", "segment_id"),
+    ("census_pipes", "District", "district_code"),
+    ("census_manholes", "Depth (m)", "depth_m"),
+    ("drainage_permits", "Permit No.", "permit_no"),
+    ("drainage_permits", "发证时间", "issued_on"),
+    ("enforcement", "处罚决定书编号", "decision_no"),
+    # never a guess: a 名称 is not an 编号, and a stem two columns share names neither
+    ("plants", "厂站名称", None),
+    ("upgrade_projects", "项目", None),
+    ("upgrade_projects", "Project", None),
+    ("plants", "序号", None),
+])
+def test_header_rules(feed, header, column):
+    assert match_header(CONTRACTS[feed], header) == column
+
+
+def test_map_headers_reports_variants_and_unmatched_headers():
+    mapping = map_headers(CONTRACTS["plants"], ["厂站编号", "厂名", "所在区县", "进口监测点MN", "经纬度", None, " "])
+    assert mapping.positions == {"plant_id": 0, "plant_name": 1, "district_code": 2, "inlet_mn": 3}
+    assert mapping.variants == {"district_code": "所在区县", "inlet_mn": "进口监测点MN"}
+    assert mapping.unmatched == [(4, "经纬度")]

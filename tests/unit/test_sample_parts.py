@@ -71,10 +71,17 @@ def test_headers_come_only_from_contract_synonyms_and_fit_the_container():
     contract = load_contracts()["census_pipes"]
     names = [c.name for c in contract.columns if c.type != "geometry"]
     seen = set()
+    from pipelines.sample.variants import header_candidates
+
+    variants = 0
     for seed in range(30):
         headers = mess.pick_headers(contract, names, stream(seed, "h"), fits=mess.shapefile_ok, ascii_codes=True)
         for name, header in zip(names, headers):
-            assert header in contract.column(name).synonyms
+            # a synonym, or (a share of templates, issue 8) a rule variant of one of its synonyms
+            if header not in contract.column(name).synonyms:
+                assert any(header in header_candidates(contract, name, s, False)
+                           for s in contract.column(name).synonyms), (name, header)
+                variants += 1
             assert len(header.encode("utf-8")) <= 10
         seen.update(mess.pick_headers(contract, names, stream(seed, "g")))
     assert len(seen) > len(names), "districts spell some headers differently"

@@ -41,7 +41,7 @@ cases as (
         -- ended in a violation: penalised or closed (a blank status with a penalty decision is penalised);
         -- 不予处罚 (dismissed) and cases still open do not count
         coalesce(c.case_status in ('penalised', 'closed'), c.decision_no is not null) as is_violation
-    from {{ ref('stg_enforcement__cases') }} as c
+    from {{ ref('int_enforcement_located') }} as c
     where c.credit_code is not null
 ),
 

@@ -11,5 +11,5 @@ select
     count(case when case_status = 'closed' then 1 end)                 as cases_closed,
     round(coalesce(sum(penalty_yuan), 0), 2)                           as penalties_yuan,
     count(distinct credit_code)                                        as subjects_with_credit_code
-from {{ ref('stg_enforcement__cases') }}
+from {{ ref('int_enforcement_located') }}
 group by 1, 2, 3, 4

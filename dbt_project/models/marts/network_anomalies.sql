@@ -30,7 +30,7 @@ edges as (
 ),
 
 plants as (
-    select * from {{ ref('stg_plants__registry') }}
+    select * from {{ ref('int_plants_located') }}
 ),
 
 endpoints as (
@@ -138,7 +138,7 @@ anomalies as (
     union all
     select 'unknown_segment_reference', 'misconnection', m.misconnection_id, m.segment_id, m.district_code,
            'misconnection on a segment not in the census'
-    from {{ ref('stg_misconnections__points') }} as m
+    from {{ ref('int_misconnections_located') }} as m
     left join pipes as p on p.segment_id = m.segment_id
     where m.segment_id is not null and p.segment_id is null
 
@@ -159,7 +159,7 @@ anomalies as (
     union all
     select 'unknown_manhole_reference', 'misconnection', mc.misconnection_id, mc.manhole_id, mc.district_code,
            'manhole not in the census'
-    from {{ ref('stg_misconnections__points') }} as mc
+    from {{ ref('int_misconnections_located') }} as mc
     left join manholes as m on m.manhole_id = mc.manhole_id
     where mc.manhole_id is not null and m.manhole_id is null
 )

@@ -46,6 +46,6 @@ select
     round(p.design_capacity_m3d, 2)                                as design_capacity_m3d,
     {{ pct('round(f.mean_flow_m3d, 2)', 'p.design_capacity_m3d') }} as load_rate_pct
 from months as m
-inner join {{ ref('stg_plants__registry') }} as p on p.plant_id = m.plant_id
+inner join {{ ref('int_plants_located') }} as p on p.plant_id = m.plant_id
 left join lab as l on l.plant_id = m.plant_id and l.month = m.month
 left join flow as f on f.plant_id = m.plant_id and f.month = m.month

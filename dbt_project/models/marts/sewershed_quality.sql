@@ -97,7 +97,7 @@ select
     b.mean_influent_bod5_mg_l,
     b.n_samples                                                           as bod5_samples,
     b.mean_influent_bod5_mg_l <= 100                                      as is_diluted
-from {{ ref('stg_plants__registry') }} as p
+from {{ ref('int_plants_located') }} as p
 left join network as n on n.plant_id = p.plant_id
 left join misconnections as m on m.plant_id = p.plant_id
 left join dischargers as d on d.plant_id = p.plant_id

@@ -7,6 +7,8 @@ select
     cast(inspection_method as varchar)   as inspection_method,
     cast(subject_name as varchar)        as subject_name,
     nullif(trim(cast(credit_code as varchar)), '') as credit_code,
+    -- the code as sent when it failed the GB 32100 checksum (NULL above): its area digits may still be right
+    {{ unmapped_text('credit_code') }}   as credit_code_unverified,
     cast(district_code as varchar)       as district_code,
     cast(violation_type as varchar)      as violation_type,
     cast(decision_no as varchar)         as decision_no,

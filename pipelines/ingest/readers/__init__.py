@@ -48,6 +48,11 @@ class Extract:
     where: str | None = None               # this file's records in a table shared by a group of files
     file_index: int | None = None          # … and its index there (the group's file_column value)
     file_column: str | None = None         # a group's column holding each record's file index
+    # What the header row told (headers.HeaderMap): headers matched by a rule, filled headers naming no
+    # column, and the contract columns no header names (all NULL in this file); reported per file.
+    header_variants: dict[str, str] = field(default_factory=dict)
+    unmatched_headers: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
 
 
 def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,

@@ -44,6 +44,9 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     with open(source, "rb") as fh:
         sample = fh.read(enc.SAMPLE_BYTES).decode("utf-8", errors="ignore")
     delim, width = _shape(sample, contract)
+    # The line ending, stated: a cell with a line break inside quotes (Excel writes LF there, CRLF between
+    # rows) otherwise derails the parser's newline detection.
+    newline = "\\r\\n" if "\r\n" in sample else ("\\r" if "\r" in sample and "\n" not in sample else "\\n")
 
     # Extra columns absorb rows wider than the sample; all-empty extras are dropped by tabular.frame.
     for attempt in range(3):
@@ -55,7 +58,7 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
                 CREATE OR REPLACE TEMP TABLE {name} AS
                 SELECT * FROM read_csv({sql_str(str(source))}, header = false, auto_detect = false,
                     delim = {sql_str(delim)}, quote = '"', escape = '"', columns = {spec},
-                    null_padding = true, max_line_size = 10000000)
+                    null_padding = true, max_line_size = 10000000, new_line = {sql_str(newline)})
             """)
             break
         except duckdb.InvalidInputException as exc:

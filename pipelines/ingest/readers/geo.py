@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import Contract
-from pipelines.ingest.headers import map_headers
+from pipelines.ingest.headers import map_headers, missing_columns, missing_message
 from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
@@ -118,6 +118,9 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         geometry = f"ST_Transform(_geom, 'EPSG:{source_crs}', 'EPSG:{store}', always_xy := true)"
 
     mapping = map_headers(contract, props)
+    fatal, absent = missing_columns(contract, mapping)
+    if fatal:
+        raise UnreadableFile(*missing_message(fatal, props))
     rows_read = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
     return Extract(
         table=name, source_table=name, raw_columns=columns, raw_headers=props,
@@ -125,4 +128,6 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         headers=dict(mapping.headers), rows_read=rows_read,
         crs=f"EPSG:{source_crs}" if source_crs else None, geometry=geometry,
         temp_tables=[name, f"{name}_read"],
+        header_variants=dict(mapping.variants), missing_columns=[c.name for c in absent],
+        unmatched_headers=[h for _, h in mapping.unmatched],
     )

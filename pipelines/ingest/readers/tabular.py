@@ -14,14 +14,18 @@ import re
 import duckdb
 
 from pipelines.contracts import Contract
-from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers
+from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers, missing_columns, missing_message
 from pipelines.ingest.normalise import sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.errors import UnreadableFile
 
 # First words of the rows bureaus put under a table: remarks, signatures, "data as of".
-REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期|制表|审核|复核|负责人|"
+REMARKS_RE = (r"^\s*(备注|说明|注[:：]|注\s*[0-9一二三]|填报人|填表人|填报单位|填报日期|填报[:：]|制表|审核|复核|负责人|"
               r"单位负责人|联系人|联系电话|电话[:：]|日期[:：]|签字|签名|盖章|统计人|数据截[至止]|数据来源[:：]|以上)")
+# A signature line under a table: an office, then the date it signed (市建设局城建处    2024年12月). One cell only;
+# a lone key value (DP-331002-00003) is never one.
+SIGNATURE_RE = (r"^\s*\S{2,40}(局|处|科|室|办|委|站|所|中心|公司|政府|管委会|办公室)[\s\u3000]+"
+                r"\d{4}\s*年(\s*\d{1,2}\s*月(\s*\d{1,2}\s*日)?)?\s*$")
 # What makes a cell look blank, one list for Python and SQL (a plain literal: a chr() concatenation is
 # re-planned for every column and cost milliseconds per statement).
 BLANK = " \t\n\r\x0c\u3000\u00a0"
@@ -61,6 +65,9 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     header_rowid = top[header_index][0]
     header_cells = [None if v is None else str(v).strip() for v in top[header_index][1:]]
     mapping = map_headers(contract, header_cells)
+    fatal, absent = missing_columns(contract, mapping)
+    if fatal:
+        raise UnreadableFile(*missing_message(fatal, header_cells))
 
     blank_sql = " AND ".join(_blank(c) for c in columns)
     if small:
@@ -97,7 +104,8 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     remarks = 0
     for rowid, *cells in tail:
         nonempty = [_text(c) for c in cells if _text(c)]
-        if nonempty and re.match(REMARKS_RE, nonempty[0]):
+        if nonempty and (re.match(REMARKS_RE, nonempty[0])
+                         or (len(nonempty) == 1 and re.match(SIGNATURE_RE, nonempty[0]))):
             remarks += 1
             continue
         last_data = rowid
@@ -134,4 +142,6 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
         headers=dict(mapping.headers), rows_read=rows_read, rows_blank=rows_blank, rows_remarks=remarks,
         header_row=header_index + 1, encoding=encoding,
         temp_tables=[view, f"{view}_t", source_table],
+        header_variants=dict(mapping.variants), missing_columns=[c.name for c in absent],
+        unmatched_headers=[h for i, h in mapping.unmatched if i < len(columns) and (counts[i] or h)],
     )
