@@ -6,7 +6,9 @@ select the same things for the same situation:
 - **files waiting**: ``raw/<feed>`` of every feed with settled files in its landing folder (the run config names
   them: files arriving later wait for the next run). For a daily-partitioned feed the run covers the days those
   files hold (``pipelines/ingest/partitions.py``).
-- **never built**: any other asset without a materialization (a new data home, a new model).
+- **never built**: any other asset without a materialization (a new data home, a new model), an ingestion asset
+  too: a feed nothing was delivered for yet (alert_acks before the first ``sewershare ack``) still gets its empty
+  tables and views, which the dbt models read; it loads no file in that run.
 - **code changed**: an asset whose code version (for dbt: the model's checksum) differs from the one its latest
   materialization recorded; daily (incremental) models are then rebuilt with ``--full-refresh``.
 - **reporting date moved** (``calendar=True``: the schedule and the CLI, not the sensors): the models tagged
@@ -40,6 +42,7 @@ from pipelines.transform.daily import DAILY_TAG, last_storage_ids
 CODE_VERSION_TAG = "dagster/code_version"
 DBT_OP = "dbt_models"
 PLAN_TAG = "sewershare/plan"
+NEVER_BUILT = "从未构建 never built"
 
 
 def raw_key(feed: str) -> AssetKey:
@@ -64,6 +67,9 @@ class RunPlan:
         for feed, paths in self.files.items():
             if raw_key(feed) in self.assets:
                 ops[f"raw__{feed}"] = {"config": {"files": [p.name for p in paths]}}
+        for key in self.roots:
+            if key.path[0] == "raw" and key.path[-1] not in self.files and self.roots[key] == NEVER_BUILT:
+                ops[f"raw__{key.path[-1]}"] = {"config": {"files": []}}   # its files, if any, are a later run's
         if self.full_refresh:
             ops[DBT_OP] = {"config": {"full_refresh": True}}
         return {"ops": ops} if ops else {}
@@ -93,7 +99,7 @@ class RunPlan:
             parts.append(f"{feed}: {len(paths)} 个文件 files")
         reasons: dict[str, int] = {}
         for key, reason in self.roots.items():
-            if key.path[0] != "raw":
+            if key.path[0] != "raw" or key.path[-1] not in self.files:
                 reasons[reason] = reasons.get(reason, 0) + 1
         parts += [f"{reason}: {n} 个资产 assets" for reason, n in sorted(reasons.items())]
         if self.partitions is not None:
@@ -128,6 +134,11 @@ def plan_run(asset_graph: BaseAssetGraph, instance: DagsterInstance, home: DataH
     today = today or _today()
     every = list(asset_graph.materializable_asset_keys)
     keys = [k for k in every if k.path[0] != "raw"]
+    raw_keys = [k for k in every if k.path[0] == "raw" and k not in plan.roots]
+    built = instance.get_latest_materialization_events(raw_keys)
+    for key in raw_keys:
+        if built.get(key) is None:
+            plan.roots[key] = NEVER_BUILT
     latest = instance.get_latest_materialization_events(keys)
     storage_ids = last_storage_ids(instance, every)
     for key in keys:
@@ -138,7 +149,7 @@ def plan_run(asset_graph: BaseAssetGraph, instance: DagsterInstance, home: DataH
             plan.full_refresh = True
             continue
         if event is None:
-            plan.roots[key] = "从未构建 never built"
+            plan.roots[key] = NEVER_BUILT
             continue
         recorded = event.asset_materialization.tags.get(CODE_VERSION_TAG) if event.asset_materialization else None
         if node.code_version is not None and recorded is not None and recorded != node.code_version:

@@ -39,7 +39,7 @@ class Context:
         return stream(self.seed, *keys)
 
     def plan(self, feed: str, menu: list[Spoil], rate: float = SPOIL_RATE, dup_rate: float = DUPLICATE_RATE,
-             blank_rate: float = BLANK_RATE) -> SpoilPlan:
+             blank_rate: float = BLANK_RATE, first: int | None = None) -> SpoilPlan:
         if feed not in self.plans:
             contract = self.contracts[feed]
             roles = {c.name: c.strict for c in contract.columns}
@@ -48,7 +48,7 @@ class Context:
                 self.rng(feed, "plan"), menu, rate, dup_rate, blank_rate,
                 strict=lambda field: field is None or roles.get(field, True),
                 bound=(float(bounds.get("file_quarantined_share", 1.0)),
-                       int(bounds.get("file_quarantined_min_rows", 1 << 30))))
+                       int(bounds.get("file_quarantined_min_rows", 1 << 30))), first=first)
         return self.plans[feed]
 
     def new_file(self, feed: str, name: str, container: str, encoding: str | None = None,

@@ -343,7 +343,10 @@ def _write_discharge_file(ctx: Context, d: District, rows: list[dict], plants: l
         Spoil("standard", "enum", lambda r, s, i: "GB 18918-2002 一级A"),
         Spoil("valid_until", "date_order", apply=_swap_dates("valid_from", "valid_until", style_txt)),
     ]
-    ctx.plan("discharge_permits", menu).apply(sheet, rng)
+    # 排放口编号 is the sample's one descriptive pattern spoil: the cycle starts there, so that even a scale-0.01
+    # sample (two or three spoiled permits) takes the kept-with-a-finding path of a pattern failure (issue 8)
+    ctx.plan("discharge_permits", menu,
+             first=next(i for i, s in enumerate(menu) if s.rule == "pattern")).apply(sheet, rng)
     name = f"{d.code}_{d.name}_排污许可_2025-06.xlsx"
     title = f"{d.name}排污许可证发放情况一览表（截至2025年6月）"
     remarks = f"备注：数据来源于全国排污许可证管理信息平台。制表人：{person(rng)}  审核人：{person(rng)}"

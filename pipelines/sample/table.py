@@ -137,15 +137,18 @@ class SpoilPlan:
 
     def __init__(self, rng: np.random.Generator, menu: list[Spoil], rate: float, dup_rate: float,
                  blank_rate: float, strict: Callable[[str | None], bool] = lambda field: True,
-                 bound: tuple[float, int] = (1.0, 1 << 30)):
+                 bound: tuple[float, int] = (1.0, 1 << 30), first: int | None = None):
         """``strict``: whether a spoil of a field quarantines its record; ``bound``: the feed's loss bound
         (share, minimum records), which no file may exceed: the sample must pass the gate every day, so a
-        spoil or duplicate that would push a file past it is carried to the next file."""
+        spoil or duplicate that would push a file past it is carried to the next file. ``first``: the menu
+        entry to start the cycle with (else a random one), for a rule the sample holds nowhere else."""
         self.menu = menu
         self.strict = strict
         self.bound = bound
         self.rate, self.dup_rate, self.blank_rate = rate, dup_rate, blank_rate
         self.next_rule = int(rng.integers(0, len(menu))) if menu else 0
+        if first is not None:
+            self.next_rule = first
         # A head start, so that even a tiny feed (scale 0.01) has a few spoiled rows and one duplicate.
         self._acc = {"spoil": 2.0, "dup": 1.0, "blank": 1.0}
         self._taken = {"spoil": 0, "dup": 0, "blank": 0}

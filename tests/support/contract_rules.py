@@ -5,8 +5,13 @@ A test oracle, written from sources/README.md (the rule codes and what each mean
 - ``cases(contract, base)``: for every rule a contract states, records that break exactly that rule, each with
   the ``(field, rule)`` reason the loader must give (``packet_cases`` for HJ 212 logs). They are derived from
   the contract, so a rule added to a contract brings its own cases along.
+- ``quarantines(contract, reason)``: whether breaking that rule costs the record (sources/README.md, "Field
+  roles": only a failure of an identity or structural field, or a whole-record rule, quarantines; a row rule
+  counts as the role of the field it names; a descriptive failure keeps the record, typed NULL or the enum's
+  ``other``, with its text in ``_unmapped`` and a finding).
 - ``raw_violations(contract)``: one SQL query per rule counting the rows of ``raw.<feed>_current`` that break
-  it. Whatever the loader was fed, every count must be 0.
+  it. Whatever the loader was fed, every count must be 0 (a descriptive value that could not be read is NULL,
+  which breaks no rule but ``required``, and ``required`` on a descriptive field only asks for a finding).
 """
 from __future__ import annotations
 
@@ -35,6 +40,23 @@ class Case:
     changes: dict[str, Any] = field(default_factory=dict)   # canonical column → cell (None: empty)
     expect: tuple[str | None, str] = (None, "")              # the reason the loader must give
     copy: str | None = None        # "row": an exact copy of the valid row before it; "key": same key, new content
+
+
+def quarantines(contract: Contract, reason: tuple[str | None, str]) -> bool:
+    """Whether a record broken for ``reason`` (field, rule) is quarantined rather than kept with a finding."""
+    field, _ = reason
+    if field is None:
+        return True                    # duplicates, HJ 212 framing: whole-record rules
+    names = {c.name: c for c in contract.columns}
+    column = names.get(field)
+    if column is None:                 # an HJ 212 factor's value or flag: measured values are structural
+        return True
+    return column.role != "descriptive"
+
+
+def finding_kind(rule: str) -> str:
+    """The finding a descriptive failure leaves (sources/README.md: missing_value, unknown_label, invalid_value)."""
+    return {"required": "missing_value", "enum": "unknown_label"}.get(rule, "invalid_value")
 
 
 def _label(column: Column, code: Any) -> str:
@@ -228,7 +250,7 @@ def raw_violations(contract: Contract) -> dict[str, str]:
         if c.derived:
             continue
         names = list(PIPE_SIZE_COLUMNS) if c.type == "pipe_size" else [c.name]
-        if c.required and c.type != "pipe_size":
+        if c.required and c.role != "descriptive" and c.type != "pipe_size":
             add(f"{c.name}:required", f"{c.name} IS NULL")
         if c.type == "enum":
             add(f"{c.name}:enum", f"{c.name} NOT IN ({_sql_list(set(c.values.values()))})")
@@ -248,6 +270,8 @@ def raw_violations(contract: Contract) -> dict[str, str]:
             add(f"{c.name}:geometry", f"{c.name} IS NULL OR NOT ST_IsValid({c.name})")
     for rule in contract.row_rules:
         code, names = rule["rule"], list(rule.get("fields", []))
+        if code == "required" and contract.column(names[-1]).role == "descriptive":
+            continue                   # "should be filled": a finding, the record kept with NULL
         if code == "date_order":
             add(f"{names[1]}:date_order", f"{names[1]} < {names[0]}")
         elif code == "permit_credit_code":
