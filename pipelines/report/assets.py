@@ -8,6 +8,7 @@ It reads only the published copy (``published/sewershare.duckdb``), never the wa
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.operations.instance import WAREHOUSE_POOL
 from pipelines.publish.assets import PUBLISHED_KEY
 from pipelines.report.build import build_report
 from pipelines.resources import HomeResource
@@ -15,7 +16,9 @@ from pipelines.resources import HomeResource
 REPORT_KEY = AssetKey(["report", "progress"])
 
 
-@asset(key=REPORT_KEY, deps=[PUBLISHED_KEY], group_name="report",
+# In the warehouse pool like publication: it reads the published copy, which a publication of another run
+# replaces.
+@asset(key=REPORT_KEY, deps=[PUBLISHED_KEY], group_name="report", pool=WAREHOUSE_POOL,
        description="进展报告：从共享发布库生成中文 HTML 页面（reports/progress/index.html）与会议用 PDF"
                    "（reports/meeting/）。Chinese progress report (HTML + PDF) from the published copy.")
 def progress_report(context: AssetExecutionContext, home: HomeResource) -> MaterializeResult:

@@ -3,6 +3,7 @@ every recipient's extracts, after each passing gate. Overdue requests are report
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.operations.instance import WAREHOUSE_POOL
 from pipelines.publish.assets import PUBLISHED_KEY
 from pipelines.resources import HomeResource, WarehouseResource
 from pipelines.share.catalogue import write_catalogue
@@ -12,7 +13,8 @@ from pipelines.share.requests import overdue
 SHARE_KEY = AssetKey(["share", "extracts"])
 
 
-@asset(key=SHARE_KEY, deps=[PUBLISHED_KEY], group_name="share",
+# In the warehouse pool: it opens the warehouse, which a writer of another run would hold locked.
+@asset(key=SHARE_KEY, deps=[PUBLISHED_KEY], group_name="share", pool=WAREHOUSE_POOL,
        description="共享：共享目录（JSON、xlsx）与各共享对象的数据包 extracts/<共享对象>/；仅在发布（质量关口通过）之后运行。"
                    " The resource catalogue and every recipient's extracts, after publication.")
 def shared_extracts(context: AssetExecutionContext, warehouse: WarehouseResource,

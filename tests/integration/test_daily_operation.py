@@ -111,10 +111,11 @@ def test_the_incremental_models_equal_a_build_from_scratch(operated, tmp_path):
 
 
 def test_the_new_day_is_in_the_marts_and_the_published_copy(operated):
-    """Ten plants × four effluent factors (COD, NH3-N, TN, TP) = 40 rows for the new day."""
+    """Ten plants × five effluent factors (COD, NH3-N, TN, TP and pH, the GB 18918-2002 table 1 factors the
+    online monitors report) = 50 rows for the new day."""
     sql = f"SELECT count(*), count(DISTINCT plant_id) FROM marts.effluent_compliance_daily WHERE date = '{NEW_DAY}'"
-    assert _rows(operated.root / "warehouse" / "sewershare.duckdb", sql) == [(40, 10)]
-    assert _rows(operated.root / "published" / "sewershare.duckdb", sql) == [(40, 10)]
+    assert _rows(operated.root / "warehouse" / "sewershare.duckdb", sql) == [(50, 10)]
+    assert _rows(operated.root / "published" / "sewershare.duckdb", sql) == [(50, 10)]
 
 
 def test_publication_rewrites_only_the_changed_datasets(operated, runs):
