@@ -105,6 +105,13 @@ def index_grade(v):
     return _grade(v, [(1, "I"), (4, "II"), (7, "III"), (None, "IV")])
 
 
+def extent(density):
+    """CJJ 181-2012 §8.3.3 / §8.4.3: < 0.1 局部, 0.1～0.5 部分或整体 (0.5 included), > 0.5 整体."""
+    if density is None:
+        return None
+    return "local" if density < 0.1 else "partial" if density <= 0.5 else "whole"
+
+
 def _class_score(defects, seg_length):
     """S (or Y), max, density for one class of defects [(points, start, end)]."""
     if not defects:
@@ -142,8 +149,9 @@ def _score(pipe, rows):
         table, target = (STRUCTURAL, structural) if code in STRUCTURAL else (FUNCTIONAL, functional)
         end = r["defect_position_m"] + (r["defect_length_m"] or 0)
         target.append((table[code][r["defect_grade"] - 1], r["defect_position_m"], end))
-    s, smax, _, _ = _class_score(structural, pipe["length_m"])
-    y, ymax, _, _ = _class_score(functional, pipe["length_m"])
+    s, smax, sm, _ = _class_score(structural, pipe["length_m"])
+    y, ymax, ym, _ = _class_score(functional, pipe["length_m"])
+    sm, ym = (None if d is None else round(d, 4) for d in (sm, ym))
     f, g = round(max(s, smax), 4), round(max(y, ymax), 4)
     size = pipe["diameter_mm"] or max(pipe["box_width_mm"], pipe["box_height_mm"])
     k = K_VALUES.get(pipe["area_importance"], 0) if f >= 4 else 0
@@ -152,7 +160,9 @@ def _score(pipe, rows):
     ri = round(0.7 * f + 0.1 * k + 0.05 * e + 0.15 * t, 4)
     mi = round(0.8 * g + 0.15 * k + 0.05 * e, 4)
     return dict(structural_f=f, functional_g=g, ri=ri, mi=mi, structural_grade=condition_grade(f),
-                functional_grade=condition_grade(g), ri_grade=index_grade(ri), mi_grade=index_grade(mi))
+                functional_grade=condition_grade(g), ri_grade=index_grade(ri), mi_grade=index_grade(mi),
+                k=k, e=e, t=t, structural_density=sm, structural_extent=extent(sm),
+                functional_density=ym, functional_extent=extent(ym))
 
 
 def expected_pipe_segments():
@@ -170,6 +180,8 @@ def expected_pipe_segments():
     for seg, pipe in pipes.items():
         rec = {"segment_id": seg, "structural_f": None, "functional_g": None, "ri": None, "mi": None,
                "structural_grade": None, "functional_grade": None, "ri_grade": None, "mi_grade": None,
+               "k": None, "e": None, "t": None, "structural_density": None, "structural_extent": None,
+               "functional_density": None, "functional_extent": None,
                "last_inspected_on": None, "first_inspected_on": None}
         if history[seg]:
             inspected_on, _, scores = max(history[seg], key=lambda h: (h[0], h[1]))
