@@ -55,9 +55,13 @@ def _build(directory):
         run_config={"ops": {"dbt_models": {"config": {"reporting_date": REPORTING_DATE.isoformat()}}}},
         raise_on_error=False,
     )
+    def failures(evaluation):
+        count = evaluation.metadata.get("dagster_dbt/failed_row_count")
+        return None if count is None else count.value
+
     return {"success": result.success,
-            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value}
-                       for e in result.get_asset_check_evaluations()]}
+            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value,
+                        "failures": failures(e)} for e in result.get_asset_check_evaluations()]}
 
 
 @pytest.fixture(scope="module")
@@ -399,16 +403,56 @@ def expected_city_bod5():
 # ----------------------------------------------------------------------------------------------------
 # Tests
 # ----------------------------------------------------------------------------------------------------
-def test_dbt_build_succeeds_with_checks(built):
+def expected_warn_findings() -> dict[str, int]:
+    """The dbt findings the fixture's deliberate faults must raise, each with its failing rows counted here from
+    the fixture's rows: a relationships test fails once per child row whose key is set and absent from the
+    parent (dbt's ``relationships``). Every other dbt test must pass on the fixture."""
+    manholes = {m["manhole_id"] for m in fx.CENSUS_MANHOLES}
+    segments = {p["segment_id"] for p in fx.CENSUS_PIPES}
+    plants = {p["plant_id"] for p in fx.PLANTS}
+
+    def orphans(rows, column, parents):
+        return sum(1 for r in rows if r.get(column) is not None and r[column] not in parents)
+
+    ref = "relationships_stg_{}_{}__{}__ref_stg_{}_".format
+    counts = {
+        ref("census__pipes", "start_manhole_id", "manhole_id", "census__manholes"):
+            orphans(fx.CENSUS_PIPES, "start_manhole_id", manholes),
+        # JJ-G1 -> JJ-G2: G2 is missing from the manhole census
+        ref("census__pipes", "end_manhole_id", "manhole_id", "census__manholes"):
+            orphans(fx.CENSUS_PIPES, "end_manhole_id", manholes),
+        # the inspection of NOPE-1, a segment the census does not know
+        ref("inspections__defects", "segment_id", "segment_id", "census__pipes"):
+            orphans(fx.INSPECTIONS, "segment_id", segments),
+        ref("misconnections__points", "segment_id", "segment_id", "census__pipes"):
+            orphans(fx.MISCONNECTIONS, "segment_id", segments),
+        ref("misconnections__points", "manhole_id", "manhole_id", "census__manholes"):
+            orphans(fx.MISCONNECTIONS, "manhole_id", manholes),
+        # DP-331002-0003 connects at NO-SUCH-MH
+        ref("permits__drainage", "connection_manhole_id", "manhole_id", "census__manholes"):
+            orphans(fx.DRAINAGE_PERMITS, "connection_manhole_id", manholes),
+        ref("permits__discharge", "receiving_plant_id", "plant_id", "plants__registry"):
+            orphans(fx.DISCHARGE_PERMITS, "receiving_plant_id", plants),
+        ref("lab__samples", "plant_id", "plant_id", "plants__registry"): orphans(fx.PLANT_LAB, "plant_id", plants),
+        # P04, P05, P06 lie in districts whose manholes the fixture has no census of
+        ref("plants__registry", "inlet_manhole_id", "manhole_id", "census__manholes"):
+            orphans(fx.PLANTS, "inlet_manhole_id", manholes),
+    }
+    return {name: n for name, n in counts.items() if n}
+
+
+def test_dbt_build_succeeds_with_exactly_the_expected_findings(built):
+    """Exactly the fixture's deliberate orphans fail, as WARN, with their row counts: a new finding of any
+    severity (a not_null, a relationship, a mart invariant) fails this test instead of passing unnoticed."""
     _, result = built
     assert result["success"]
     checks = result["checks"]
     assert len(checks) > 100
-    failed = [c for c in checks if not c["passed"]]
-    # The fixture's deliberate orphans surface as WARN checks (never ERROR), and only those.
-    assert all(c["severity"] == "WARN" for c in failed)
-    assert any("connection_manhole_id" in c["name"] for c in failed)
-    assert any("stg_inspections__defects_segment_id" in c["name"] for c in failed)
+    failed = {c["name"]: (c["severity"], c["failures"]) for c in checks if not c["passed"]}
+    expected = expected_warn_findings()
+    # the fixture's faults, counted by hand: G2, NOPE-1, NO-SUCH-MH, and the inlets of P04, P05, P06
+    assert sorted(expected.values()) == [1, 1, 1, 3]
+    assert failed == {name: ("WARN", count) for name, count in expected.items()}
 
 
 def test_pipe_segments_agree_with_python(built):
