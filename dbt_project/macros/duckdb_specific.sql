@@ -18,3 +18,10 @@
     select cast(last_day(d) as date) as as_of
     from generate_series(date_trunc('month', {{ start_date }}), {{ end_date }}, interval 1 month) as g(d)
 {%- endmacro %}
+
+{#- Every date from start_date through end_date (SQL date expressions or columns of the calling query's
+    lateral scope): select <day> ... Used as a lateral series, one row per day. -#}
+{% macro day_series(start_date, end_date, day_name='day') -%}
+    select cast(d as date) as {{ day_name }}
+    from generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval 1 day) as g(d)
+{%- endmacro %}

@@ -22,7 +22,7 @@ def fields(contract: Contract) -> tuple[Column, ...]:
     for code, factor in contract.factors.items():
         name, zh = factor["name"], factor.get("zh", factor["name"])
         extra.append(Column(name=f"{name}_avg", zh=f"{zh}均值({code}-Avg)", type="decimal",
-                            unit=factor.get("unit") or None,
+                            unit=factor.get("unit") or None, source_unit=factor.get("source_unit") or None,
                             range=tuple(factor["range"]) if factor.get("range") else None))
         extra.append(Column(name=f"{name}_flag", zh=f"{zh}数据标记({code}-Flag)", type="enum",
                             values={flag: flag for flag in contract.flags}))

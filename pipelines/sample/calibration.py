@@ -147,7 +147,7 @@ SEASONAL_AMPLITUDE = 0.15
 # Influent nutrients relative to BOD5 (assumption, typical Chinese municipal influent).
 NH3N_PER_BOD, TN_PER_BOD, TP_PER_BOD = 0.22, 0.32, 0.035
 # Share of hours with non-N data flags (issue: "D/M/C on a few percent of hours").
-FLAG_SHARE = {"M": 0.012, "C": 0.010, "D": 0.008}
+FLAG_SHARE = {"M": 0.012, "C": 0.010, "D": 0.008, "T": 0.001}   # T: over the analyzer range (超测上限), rare
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 

@@ -6,7 +6,9 @@ Shapefile whose DBF field names are the ≤10-byte synonyms (pinyin codes such a
 gaps are deliberate and recorded: manholes missing from the manhole census (pipes pointing at
 them are ``orphan_reference`` anomalies), segments drawn against the flow (``against_flow``),
 a handful of segments missing from the pipe census per district (the pipes draining into the gap are
-``network_gap`` anomalies), unknown install years, 数据来源 人工估计, box culverts whose 管径 is B×H.
+``network_gap`` anomalies), unknown install years, 数据来源 人工估计, box culverts whose 管径 is B×H, and a
+direct discharge or two per district (直排口: an overflow pipe from a sewage manhole to a river outfall, the
+outfall a 排放口 in the manhole census; the pipe is a ``direct_discharge`` anomaly, its row never spoiled).
 
 Spoiled pipe rows are quarantined at ingestion, and a quarantined segment cuts every tracing path
 through it. So only leaf segments (no pipe drains into their start manhole, and they do not end at a
@@ -106,9 +108,10 @@ def write_census(ctx: Context, net: Network) -> Census:
         decimals = 3
     crs_in_file = crs if (d.crs_member or shapefile) else None
 
+    direct = _direct_discharges(ctx.rng("census", code, "direct"), net, missing, absent)
     spoiled = _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, gy, decimals, shapefile,
-                           crs, crs_in_file)
-    _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, shapefile, crs, crs_in_file)
+                           crs, crs_in_file, direct)
+    _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, shapefile, crs, crs_in_file, direct)
     return Census(net=net, node_ids=node_ids, seg_ids=seg_ids, missing_manhole=missing, absent_segment=absent,
                   spoiled_segment=spoiled, roads=roads)
 
@@ -144,6 +147,40 @@ def _network_gaps(rng: np.random.Generator, net: Network, missing: np.ndarray) -
     return absent
 
 
+# Segments per direct discharge (直排口): one or two per district at scale 0.01, a few at scale 1.
+SEGMENTS_PER_DIRECT_DISCHARGE = 4000
+
+
+@dataclass
+class DirectDischarges:
+    """Overflow pipes from sewage manholes to river outfalls, written after the census rows."""
+    source: np.ndarray        # node the pipe leaves (a sewage manhole with its own segment)
+    segment: np.ndarray       # that node's own segment (the row the new pipe copies its labels from)
+    dx: np.ndarray            # outfall offset from the source node, metres (EPSG:4549)
+    dy: np.ndarray
+
+
+def _direct_discharges(rng: np.random.Generator, net: Network, missing: np.ndarray,
+                       absent: np.ndarray) -> DirectDischarges:
+    m = net.n_segments
+    up, down = net.seg_node, net.seg_down
+    ok = ~missing[up] & ~missing[down] & ~absent & (net.node_type[up] != "泵站") & (net.parent[down] >= 0)
+    # not next to a network gap, so the source node keeps its own way to the plant
+    gap_ends = np.zeros(net.n_nodes, dtype=bool)
+    gap_ends[up[absent]] = True
+    gap_ends[down[absent]] = True
+    ok &= ~gap_ends[up] & ~gap_ends[down]
+    wanted = min(max(1, int(round(m / SEGMENTS_PER_DIRECT_DISCHARGE))), int(ok.sum()))
+    pick = np.sort(rng.choice(np.flatnonzero(ok), size=wanted, replace=False)) if wanted else np.array([], int)
+    angle = rng.uniform(0, 2 * np.pi, len(pick))
+    dist = rng.uniform(20, 45, len(pick))
+    return DirectDischarges(source=up[pick], segment=pick, dx=dist * np.cos(angle), dy=dist * np.sin(angle))
+
+
+def _outfall_ids(code: str, direct: DirectDischarges) -> list[str]:
+    return [f"PK{code}{i + 1:04d}" for i in range(len(direct.source))]
+
+
 def _district_cells(rng, code: str, style: str, n: int) -> np.ndarray:
     """The district as the census writes it; half of 玉环's features come from the pre-2017 base
     map and say 玉环县 or 331021."""
@@ -166,7 +203,7 @@ def _geometry_text(shapefile: bool, kind: str, coords: list[np.ndarray], decimal
 
 
 def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, gy, decimals, shapefile, crs,
-                 crs_in_file) -> np.ndarray:
+                 crs_in_file, direct: DirectDischarges) -> np.ndarray:
     """Writes the district's pipe census; returns which segments' rows it spoiled."""
     d = net.district
     contract = ctx.contracts["census_pipes"]
@@ -246,7 +283,10 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, g
     into_gap = gap_ends[down] & ~absent
 
     # drawn against the flow: start and end (ids, inverts, vertices) swapped
-    candidates = np.flatnonzero(~missing[up] & ~missing[down] & ~absent & ~into_gap)
+    # (not the own segment of a direct discharge's source: drawn into the source, that segment would leave the
+    # source draining only to the river, and nothing in the file could tell)
+    candidates = np.flatnonzero(~missing[up] & ~missing[down] & ~absent & ~into_gap
+                                & ~np.isin(np.arange(m), direct.segment))
     n_rev = int(round(0.002 * m)) if m >= 200 else (1 if m >= 50 else 0)
     reversed_rows = rng.choice(candidates, size=min(n_rev, len(candidates)), replace=False)
     for k in ("start_manhole_id", "start_invert_m"):
@@ -261,7 +301,29 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, g
     kept = np.flatnonzero(~absent)
     row = np.full(m, -1)
     row[kept] = np.arange(len(kept))
-    sheet = Sheet(columns + ["geometry"], {name: values[kept] for name, values in cells.items()})
+    # direct discharges: the source segment's row with a new id, a DN300 sewage pipe to its outfall
+    k = direct.segment
+    extra = {name: values[k].copy() for name, values in cells.items()}
+    n_direct = len(k)
+    extra["segment_id"] = np.array([f"ZP{d.code}{i + 1:04d}" for i in range(n_direct)], dtype=object)
+    extra["start_manhole_id"] = node_ids[direct.source].copy()
+    extra["end_manhole_id"] = np.array(_outfall_ids(d.code, direct), dtype=object)
+    extra["pipe_category"] = np.array([CATEGORY_LABELS["sewage"][0]] * n_direct, dtype=object)
+    extra["pipe_size"] = np.array([fmt_pipe_size(300, 0, 0, size_style)] * n_direct, dtype=object)
+    if "section_shape" in extra:
+        extra["section_shape"] = np.array([SHAPE_LABELS[False][0]] * n_direct, dtype=object)
+    overflow = net.bottom[direct.source] + 0.4          # the overflow leaves above the manhole's bottom
+    extra["start_invert_m"] = np.array([num(v) for v in overflow], dtype=object)
+    extra["end_invert_m"] = np.array([num(v) for v in overflow - 0.3], dtype=object)
+    length_d = np.hypot(direct.dx, direct.dy)
+    extra["length_m"] = np.array([f"{v:.2f}" if shapefile else round(float(v), 2) for v in length_d], dtype=object)
+    ox, oy = _outfall_xy(ctx, net, direct, d.census_crs)
+    sx, sy = gx[direct.source], gy[direct.source]
+    extra["geometry"] = _geometry_text(shapefile, "line", [sx, sy, ox, oy], decimals)
+    sheet = Sheet(columns + ["geometry"], {name: np.concatenate([values[kept], extra[name]])
+                                           for name, values in cells.items()})
+    for i in range(n_direct):
+        sheet.anomaly(len(kept) + i, "direct_discharge", None)
     for k in reversed_rows:
         sheet.anomaly(row[k], "against_flow", None)
     for k in np.flatnonzero(missing[up] & ~absent):
@@ -272,7 +334,8 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, g
         sheet.anomaly(row[k], "network_gap", "end_manhole_id")
     # A quarantined segment cuts the tracing of everything upstream of it: spoil only leaves, and
     # never a segment into a plant inlet.
-    sheet.unspoilable[:] = ((net.n_children[up] > 0) | (net.parent[down] < 0))[kept]
+    sheet.unspoilable[:] = np.concatenate([((net.n_children[up] > 0) | (net.parent[down] < 0))[kept],
+                                           np.ones(n_direct, dtype=bool)])
 
     col = contract.column
     menu = [mess.spoil_required("pipe_category"), mess.spoil_required("scope"),
@@ -295,7 +358,15 @@ def _write_pipes(ctx, net, rng, node_ids, seg_ids, roads, missing, absent, gx, g
     return spoiled
 
 
-def _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, shapefile, crs, crs_in_file):
+def _outfall_xy(ctx, net, direct: DirectDischarges, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = net.x[direct.source] + direct.dx, net.y[direct.source] + direct.dy
+    if crs == "EPSG:4490":
+        return ctx.projector.to_lonlat(x, y)
+    return x, y
+
+
+def _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, shapefile, crs, crs_in_file,
+                    direct: DirectDischarges):
     d = net.district
     contract = ctx.contracts["census_manholes"]
     keep = np.flatnonzero(~missing)
@@ -319,8 +390,24 @@ def _write_manholes(ctx, net, rng, node_ids, roads, missing, gx, gy, decimals, s
         "district_code": _district_cells(rng, d.code, district_style, len(keep)),
         "geometry": _geometry_text(shapefile, "point", [gx[keep], gy[keep]], decimals),
     }
+    # the direct discharges' river outfalls (排放口), a metre below the source manhole's ground
+    src = direct.source
+    n_out = len(src)
+    ox, oy = _outfall_xy(ctx, net, direct, crs)
+    outfalls = {
+        "manhole_id": np.array(_outfall_ids(d.code, direct), dtype=object),
+        "manhole_type": np.array(["排放口"] * n_out, dtype=object),
+        "ground_elevation_m": np.array([num(v) for v in net.ground[src] - 1.0], dtype=object),
+        "depth_m": np.array([num(v) for v in np.maximum(net.ground[src] - 1.0 - net.bottom[src] + 0.1, 0.5)],
+                            dtype=object),
+        "road_name": node_road[src].astype(object),
+        "district_code": _district_cells(rng, d.code, district_style, n_out),
+        "geometry": _geometry_text(shapefile, "point", [ox, oy], decimals),
+    }
+    cells = {name: np.concatenate([np.asarray(values, dtype=object), outfalls[name]]) for name, values in cells.items()}
     sheet = Sheet(MANHOLE_COLUMNS + ["geometry"], cells)
-    sheet.locked[roots[keep]] = True        # plant inlets stay clean: the plant registry points at them
+    sheet.locked[np.flatnonzero(roots[keep])] = True   # plant inlets stay clean: the plant registry points at them
+    sheet.locked[len(keep):] = True                     # and so do the outfalls the direct discharges end at
     col = contract.column
     menu = [mess.spoil_required("district_code"), mess.spoil_type(col("ground_elevation_m")),
             mess.spoil_type(col("depth_m")), mess.spoil_range(col("depth_m"), as_text=shapefile),

@@ -3,8 +3,9 @@ its own column set (both subsets of the contract).
 
 Subjects are permit holders from the registries (drainage holders for 综合执法局, discharge
 permit holders for 生态环境局), plus businesses caught discharging without a permit (无证排水),
-which by definition hold none. A small share of subjects are repeat offenders: every case after
-their first is marked ``repeat_offender`` in the truth (on credit_code).
+which by definition hold none. A small share of subjects are repeat offenders. Only a case that ended in a
+violation counts (已处罚 or 已结案; not 不予处罚, not a case still open): every such case that follows an
+earlier one of the same subject within 365 days is marked ``repeat_offender`` in the truth (on credit_code).
 """
 from __future__ import annotations
 
@@ -77,14 +78,25 @@ def write_enforcement(ctx: Context, total: int) -> None:
                 violation = vio_labels[int(rng.choice(len(vio_labels), p=vio_p / vio_p.sum()))]
             cases.append({"bureau": key, "day": days[j], "subject": subject, "violation": violation})
 
-    # repeat offenders in time order, city-wide
+    # outcomes: older cases are more often decided (已处罚 2 / 已结案 3), a few end in 不予处罚 (4)
     cases.sort(key=lambda c: (c["day"], c["bureau"]))
-    seen: set = set()
+    srng = ctx.rng("enforcement", "status")
+    for c in cases:
+        age = int((np.datetime64(AS_OF) - c["day"]).astype(int))
+        p_closed = min(0.9, age / 200)
+        u = srng.random()
+        c["status"] = (3 if u < p_closed * 0.6 else 2 if u < p_closed
+                       else (4 if u < p_closed + 0.05 else int(srng.integers(0, 2))))
+    # repeat offenders in time order, city-wide: a violation within 365 days of an earlier violation
+    last_violation: dict = {}
     for c in cases:
         code = c["subject"]["credit_code"]
-        c["repeat"] = code is not None and code in seen
-        if code is not None:
-            seen.add(code)
+        violation = c["status"] in (2, 3)
+        earlier = last_violation.get(code)
+        c["repeat"] = (code is not None and violation and earlier is not None
+                       and int((c["day"] - earlier).astype(int)) <= 365)
+        if code is not None and violation:
+            last_violation[code] = c["day"]
 
     repeat_codes = {c["subject"]["credit_code"] for c in cases if c["repeat"]}
     for key, bureau in BUREAUS.items():
@@ -118,10 +130,7 @@ def _sheet(rows, bureau, key, template, rng) -> Sheet:
     decision, penalty, rectify_by, rectified = [], [], [], []
     lo, hi = bureau["penalty"]
     for c in rows:
-        age = int((np.datetime64(AS_OF) - c["day"]).astype(int))
-        p_closed = min(0.9, age / 200)
-        u = rng.random()
-        s = 3 if u < p_closed * 0.6 else 2 if u < p_closed else (4 if u < p_closed + 0.05 else int(rng.integers(0, 2)))
+        s = c["status"]
         status.append(s)
         year = str(c["day"])[:4]
         if s in (2, 3):

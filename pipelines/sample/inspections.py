@@ -3,7 +3,10 @@
 Coverage by length differs by district (places.District.coverage); contractors work street by
 street, oldest networks first, from spring 2023 to the reporting date. Defect counts follow
 calibration.py (PACP rates by material, age effect, negative binomial); a segment inspected
-without defects appears once with an empty defect code and position 0.
+without defects appears once with an empty defect code and position 0. Sonar sees the cross-section
+under water, not the wall (CJJ 181-2012 §5): a sonar inspection reports functional codes only. Some
+CCTV-inspected segments are re-checked by sonar later (a 声纳复查 batch per district, sediment after
+dredging): their structural grade must stay the CCTV's.
 """
 from __future__ import annotations
 
@@ -101,6 +104,7 @@ def write_inspections(ctx: Context, census: Census) -> dict:
 
     structural = np.isin(codes, cal.STRUCTURAL) & has_defect & (grade >= 3)
 
+    cctv_segments: set[str] = set()
     n_batches = int(np.clip(round(n_rows / ROWS_PER_BATCH), 2, 60))
     bounds = np.linspace(0, n_ins, n_batches + 1).astype(int)
     for b in range(n_batches):
@@ -108,11 +112,15 @@ def write_inspections(ctx: Context, census: Census) -> dict:
         if hi <= lo:
             continue
         rows = np.flatnonzero((seg_of_row >= lo) & (seg_of_row < hi))
-        spoiled = _write_batch(ctx, d, b, rows, seg_ids[seg_of_row[rows]], days[seg_of_row[rows]],
-                               ins_len[seg_of_row[rows]], codes[rows], grade[rows], has_defect[rows],
-                               position[rows], dlen[rows], orphan[seg_of_row[rows]],
-                               net.diameter[chosen][seg_of_row[rows]])
+        spoiled, sonar = _write_batch(ctx, d, b, rows, seg_ids[seg_of_row[rows]], days[seg_of_row[rows]],
+                                      ins_len[seg_of_row[rows]], codes[rows], grade[rows], has_defect[rows],
+                                      position[rows], dlen[rows], orphan[seg_of_row[rows]],
+                                      net.diameter[chosen][seg_of_row[rows]])
         structural[rows[spoiled]] = False
+        structural[rows[sonar]] = False          # sonar finds no structural defect
+        cctv = ~sonar
+        cctv_segments.update(seg_ids[seg_of_row[rows[cctv]]].tolist())
+    _write_sonar_recheck(ctx, d, seg_ids, days, ins_len, orphan, cctv_segments)
     # problem segments: a structural defect of grade 3–4 in a row that reached the warehouse intact
     problem = np.zeros(n_ins, dtype=bool)
     problem[seg_of_row[structural]] = True
@@ -132,9 +140,50 @@ def _distinct_positions(pos_dm: np.ndarray, k: np.ndarray, seg: np.ndarray) -> n
     return run_max + k
 
 
+SONAR_RECHECK_SHARE = 0.04
+
+
+def _write_sonar_recheck(ctx, d, seg_ids, days, ins_len, orphan, cctv_segments: set[str]) -> None:
+    """A later sonar check (声纳复查) of a few CCTV-inspected segments: sediment only (CJ 1–2) or nothing."""
+    rng = ctx.rng("inspections", d.code, "sonar_recheck")
+    candidates = np.flatnonzero(~orphan & np.isin(seg_ids, sorted(cctv_segments))
+                                & (days <= np.datetime64(AS_OF) - 40))
+    if len(candidates) == 0:
+        return
+    n = max(1, int(round(SONAR_RECHECK_SHARE * len(candidates))))
+    pick = np.sort(rng.choice(candidates, size=min(n, len(candidates)), replace=False))
+    later = np.minimum(days[pick] + rng.integers(30, 300, len(pick)).astype("timedelta64[D]"),
+                       np.datetime64(AS_OF) - 5)
+    sediment = rng.random(len(pick)) < 0.6
+    grades = GRADE_TEXT["int"]
+    cells = {
+        "batch_id": [f"JC{d.code}-SN-{mess.to_date(later.min()):%Y%m}"] * len(pick),
+        "segment_id": seg_ids[pick],
+        "inspected_on": mess.date_cells(later, rng, "iso", mess.XLSX_DATE_STYLES, other_share=0.0,
+                                        fullwidth_share=0.0),
+        "method": ["声纳"] * len(pick),
+        "inspected_length_m": [round(float(v), 1) for v in ins_len[pick]],
+        "defect_code": ["CJ" if s else None for s in sediment],
+        "defect_grade": [grades[int(g)] if s else None for s, g in zip(sediment, rng.integers(0, 2, len(pick)))],
+        "defect_position_m": [round(float(p), 1) if s else 0
+                              for s, p in zip(sediment, rng.uniform(0.1, 0.9, len(pick)) * ins_len[pick])],
+        "defect_length_m": [round(float(v), 1) if s else None for s, v in zip(sediment, rng.uniform(1, 5, len(pick)))],
+    }
+    sheet = Sheet(COLUMNS, cells)
+    batch_id = cells["batch_id"][0]
+    name = f"{d.code}_{d.name}_声纳复查_{batch_id}.xlsx"
+    path, truth = ctx.new_file("inspections", name, "xlsx")
+    headers = pick_headers_for(ctx.contracts["inspections"], rng)
+    truth.header_row = write_xlsx(path, headers, sheet, f"{d.name}污水管道声纳复查结果（{batch_id}）",
+                                  f"备注：声纳检测只评定功能性状况。填报人：{person(rng)}", sheet_name="检测结果")
+    sheet.finish(truth)
+    ctx.delivered(path, mess.to_date(later.max()) + dt.timedelta(days=7))
+
+
 def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defect, position, dlen, orphan,
-                 diameter) -> np.ndarray:
-    """Write one batch; returns the positions (within ``rows``) of the rows it spoiled."""
+                 diameter) -> tuple[np.ndarray, np.ndarray]:
+    """Write one batch; returns the positions (within ``rows``) of the rows it spoiled, and which rows are
+    sonar (functional codes only)."""
     rng = ctx.rng("inspections", d.code, "batch", b)
     contract = ctx.contracts["inspections"]
     n = len(rows)
@@ -152,6 +201,9 @@ def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defe
     for s, mth in zip(seg_ids, method):       # one method per segment
         seg_method.setdefault(s, mth)
     method = np.array([seg_method[s] for s in seg_ids], dtype=object)
+    sonar = method == sonar_label
+    # sonar reports what it can see: a structural code becomes sediment of the same grade
+    codes = np.where(sonar & np.isin(codes, cal.STRUCTURAL), "CJ", codes)
     date_style = mess.XLSX_DATE_STYLES[int(rng.choice(6, p=[0.2, 0.1, 0.05, 0.05, 0.2, 0.4]))]
     date_cells = mess.date_cells(days, rng, date_style, mess.XLSX_DATE_STYLES, other_share=0.03,
                                  fullwidth_share=0.005)
@@ -216,7 +268,7 @@ def _write_batch(ctx, d, b, rows, seg_ids, days, ins_len, codes, grade, has_defe
                                   spacer=rng.random() < 0.5, sheet_name="检测结果")
     sheet.finish(truth)
     ctx.delivered(path, last_day + dt.timedelta(days=7))
-    return np.array(sorted(sheet.reasons), dtype=np.int64)
+    return np.array(sorted(sheet.reasons), dtype=np.int64), sonar
 
 
 def pick_headers_for(contract, rng):

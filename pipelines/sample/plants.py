@@ -31,7 +31,10 @@ from pipelines.sample.places import AS_OF, DISTRICT_BY_CODE, PLANT_CATALOGUE, Di
 from pipelines.sample.table import Sheet
 
 REGISTRY_COLUMNS = ["plant_id", "plant_name", "district_code", "plant_type", "design_capacity_m3d", "standard",
-                    "commissioned_on", "inlet_mn", "outlet_mn", "inlet_manhole_id", "longitude", "latitude"]
+                    "standard_effective_from", "commissioned_on", "inlet_mn", "outlet_mn", "inlet_manhole_id",
+                    "longitude", "latitude"]
+# Zhejiang's DB33/2169-2018 (and the 准地表水IV类 upgrades under it) apply from 2019 (seed water_quality_limits)
+DB33_FROM = dt.date(2019, 1, 1)
 LAB_COLUMNS = ["plant_id", "sampled_on", "sampling_point", "bod5_mg_l", "cod_mg_l", "ss_mg_l", "nh3n_mg_l",
                "tn_mg_l", "tp_mg_l"]
 # label in the registry → effluent limits (COD, NH3-N, TN, TP) in mg/L (DOMAIN.md §7, warm period)
@@ -106,6 +109,9 @@ def write_registry(ctx: Context, plants: list[dict]) -> None:
         "plant_type": [type_label[p["industrial"]][int(rng.integers(0, 2))] for p in plants],
         "design_capacity_m3d": [f"{p['capacity']:g}" for p in plants],     # 万m³/d (the column's source unit)
         "standard": [p["standard"] for p in plants],
+        "standard_effective_from": template.dates(rng, np.array([np.datetime64(
+            max(p["commissioned"], DB33_FROM) if not p["standard"].endswith("一级A") else p["commissioned"])
+            for p in plants])),
         "commissioned_on": template.dates(rng, np.array([np.datetime64(p["commissioned"]) for p in plants])),
         "inlet_mn": [p["inlet_mn"] for p in plants],
         "outlet_mn": [p["outlet_mn"] for p in plants],
@@ -254,9 +260,11 @@ def _diurnal(hours: np.ndarray, amplitude: float, lag: float) -> np.ndarray:
 
 def _flags(rng, n_hours: int, factor: int) -> np.ndarray:
     """Per-hour flags of one analyzer: maintenance windows (M), calibration hours (C), fault runs
-    (D); the flow meter only fails (D)."""
+    (D), and for the concentration analyzers a rare hour over their range (T); the flow meter only
+    fails (D)."""
     flags = np.full(n_hours, "N", dtype=object)
-    kinds = (("D", 6.0),) if factor == 0 else (("M", 4.0), ("C", 1.0), ("D", 6.0))
+    kinds = ((("D", 6.0),) if factor == 0 else (("M", 4.0), ("C", 1.0), ("D", 6.0))
+             + ((("T", 1.0),) if factor >= 2 else ()))
     for flag, mean_len in kinds:
         share = cal.FLAG_SHARE[flag]
         starts = np.flatnonzero(rng.random(n_hours) < share / mean_len)
@@ -296,7 +304,8 @@ def _point_packets(rng, mn: str, point: int, days: np.ndarray, s: dict) -> tuple
     day_idx = np.repeat(np.arange(n_days), 24)
     suffix = "_in" if point == 0 else "_out"
     n = len(hours)
-    flow = s["flow_m3d"][day_idx] / 24 * _diurnal(hours, 0.25, 4) * np.exp(rng.normal(0, 0.04, n))
+    # HJ 212-2017 表B.1: w00000 Rtd/Avg are in L/s (m³/d ÷ 86.4)
+    flow = s["flow_m3d"][day_idx] / 86.4 * _diurnal(hours, 0.25, 4) * np.exp(rng.normal(0, 0.04, n))
     conc = _diurnal(hours, 0.15 if point == 0 else 0.05, 6)
     values = np.stack([
         flow,
@@ -309,6 +318,8 @@ def _point_packets(rng, mn: str, point: int, days: np.ndarray, s: dict) -> tuple
     flags = np.stack([_flags(rng, n, f) for f in range(6)], axis=1)
     standard_solution = np.array([0, 7.0, 100.0, 5.0, 10.0, 0.5])      # what the analyzer reads while calibrating
     values = np.where(flags == "C", standard_solution[None, :], values)
+    analyzer_range = np.array([0, 14, 1000.0, 100.0, 100.0, 20.0])      # what it reads above its range (T)
+    values = np.where(flags == "T", analyzer_range[None, :], values)
     values = np.where(flags == "D", 0.0, values)
     hour_time = days[day_idx].astype("datetime64[s]") + (hours * 3600).astype("timedelta64[s]")
     hour_send = hour_time + np.timedelta64(3600, "s") + rng.integers(2, 50, n).astype("timedelta64[s]")

@@ -500,8 +500,9 @@ def trace_census(home: Path, truth: dict, reads: dict[str, FileRead] | None = No
     """Follow every census segment that ingestion would load (rows the truth lists as invalid,
     duplicates included, are dropped) downstream by its manhole ids, manhole to manhole, until a plant
     inlet (the registry's 进厂检查井编号) or a manhole no loaded segment leaves (a dead end). Segments
-    the truth lists as ``against_flow`` are walked in the flow's direction (what a tracer that orients by
-    inverts does). A plain dict walk, independent of the dbt models.
+    the truth lists as ``against_flow`` are walked in the flow's direction (what a tracer that orients the
+    network does). ``direct_discharge`` pipes (overflows from a sewage manhole to a river outfall) are
+    branches off the walk: left out. A plain dict walk, independent of the dbt models.
 
     Returns totals per district code and city-wide: ``segments``, ``traced_segments``, ``gap_segments``
     (stranded behind a recorded ``network_gap``), the same as ``length_m``, ``traced_length_m``,
@@ -527,8 +528,9 @@ def trace_census(home: Path, truth: dict, reads: dict[str, FileRead] | None = No
         invalid = {r["row"] for r in ft["invalid_rows"]}
         reversed_rows = {a["row"] for a in ft["anomalies"] if a["kind"] == "against_flow"}
         gap_rows = {a["row"] for a in ft["anomalies"] if a["kind"] == "network_gap"}
+        direct_rows = {a["row"] for a in ft["anomalies"] if a["kind"] == "direct_discharge"}
         for row, rec in enumerate(read(ft).records, start=1):
-            if row in invalid:
+            if row in invalid or row in direct_rows:
                 continue
             start, end = str(rec["start_manhole_id"]), str(rec["end_manhole_id"])
             if row in reversed_rows:

@@ -262,7 +262,8 @@ def test_hj212_crc_accepts_the_standard_vector_and_rejects_modbus(home):
     assert got[6] == [("", "hj212_frame")]
     assert query(home, "SELECT mn, cn, data_time::VARCHAR, data_date, cod_avg, cod_flag, nh3n_avg, flow_avg, tp_avg "
                        "FROM raw.plant_online") == [
-        ("33100200000001", "2061", "2024-05-06 01:00:00", date(2024, 5, 6), 35.2, "N", 1.2, 1200.0, None)]
+        # w00000-Avg=1200.0 is L/s (HJ 212-2017 表B.1); stored in m³/h: 1200 × 3.6 = 4320
+        ("33100200000001", "2061", "2024-05-06 01:00:00", date(2024, 5, 6), 35.2, "N", 1.2, 4320.0, None)]
 
 
 INSPECTION_HEADER = ["检测批次", "管段编号", "检测日期", "检测方法", "检测长度(m)", "缺陷代码", "缺陷等级", "缺陷位置(m)",

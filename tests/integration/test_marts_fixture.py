@@ -3,7 +3,10 @@ against an independent recomputation in plain Python of pipe_segments, district_
 city_bod5_kpi from the fixture's rows (tests/fixtures/raw_warehouse.py).
 
 The recomputation follows DOMAIN.md §2 and §6 and docs/marts.md, and uses its own copy of the CJJ 181
-tables, so a wrong seed value or a wrong formula in the models shows up as a disagreement.
+tables, so a wrong seed value or a wrong formula in the models shows up as a disagreement. The issue 9
+corrections are recomputed the same way: orientation from the outlets, close defects adding up (capped at 10),
+sonar without structure and QV preliminary, works that fix the reason (accepted vs completed, re-grading),
+structural inspected length in the campaign, and the effluent, discharger and BOD5 rules in their own tests.
 """
 from __future__ import annotations
 
@@ -22,7 +25,11 @@ from tests.fixtures import raw_warehouse as fx
 
 REPORTING_DATE = fx.REPORTING_DATE
 PLAN_START = date(2023, 12, 31)
+CAMPAIGN_START = date(2023, 1, 1)
 ALPHA = 1.1
+TOLERANCE_M = 0.01
+FIXES = {"structural_grade": {"repair", "new_build"}, "ri_grade": {"repair", "new_build"},
+         "severe_misconnection": {"separation"}, "direct_discharge": {"separation", "new_build"}}
 
 # DOMAIN.md §6, typed in again on purpose (not read from the seed).
 STRUCTURAL = {"PL": (0.5, 2, 5, 10), "BX": (1, 2, 5, 10), "FS": (0.5, 2, 5, None), "CK": (0.5, 2, 5, 10),
@@ -121,11 +128,11 @@ def _class_score(defects, seg_length):
     if not defects:
         return 0.0, 0.0, None, 0
     defects = sorted(defects, key=lambda d: (d[1], d[2]))
-    groups = []  # merge defects whose clear distance to the previous group's end is <= 1.0 m
+    groups = []  # defects within 1.0 m of the previous group's end join it: points add up, at most 10
     for points, start, end in defects:
         if groups and round(start - groups[-1][2], 3) <= 1.0:
             g = groups[-1]
-            groups[-1] = (max(g[0], points), g[1], max(g[2], end))
+            groups[-1] = (min(g[0] + points, 10), g[1], max(g[2], end))
         else:
             groups.append((points, start, end))
     total, weighted = 0.0, 0.0
@@ -144,11 +151,12 @@ def _class_score(defects, seg_length):
 
 
 def _score(pipe, rows):
-    """CJJ 181 indices and grades of one inspection (its defect rows)."""
+    """CJJ 181 indices and grades of one inspection (its defect rows); a sonar inspection has no structure."""
     structural, functional = [], []
+    sonar = rows[0]["method"] == "SONAR"
     for r in rows:
         code = r["defect_code"]
-        if not code:
+        if not code or (sonar and code in STRUCTURAL):
             continue
         table, target = (STRUCTURAL, structural) if code in STRUCTURAL else (FUNCTIONAL, functional)
         end = r["defect_position_m"] + (r["defect_length_m"] or 0)
@@ -163,6 +171,12 @@ def _score(pipe, rows):
     t = T_VALUES.get(pipe["soil_type"], 0) if f > 0 else 0
     ri = round(0.7 * f + 0.1 * k + 0.05 * e + 0.15 * t, 4)
     mi = round(0.8 * g + 0.15 * k + 0.05 * e, 4)
+    if sonar:
+        mi = round(0.8 * g, 4)   # F unknown: K = E = 0
+        return dict(structural_f=None, functional_g=g, ri=None, mi=mi, structural_grade=None,
+                    functional_grade=condition_grade(g), ri_grade=None, mi_grade=index_grade(mi),
+                    k=0, e=0, t=0, structural_density=None, structural_extent=None,
+                    functional_density=ym, functional_extent=extent(ym))
     return dict(structural_f=f, functional_g=g, ri=ri, mi=mi, structural_grade=condition_grade(f),
                 functional_grade=condition_grade(g), ri_grade=index_grade(ri), mi_grade=index_grade(mi),
                 k=k, e=e, t=t, structural_density=sm, structural_extent=extent(sm),
@@ -170,15 +184,17 @@ def _score(pipe, rows):
 
 
 def expected_pipe_segments():
-    """Latest condition per segment, plus the register (reasons and their dates) from every inspection."""
+    """Structure from the latest CCTV (else QV), function from the latest inspection; orientation, plant,
+    outlet and the register's status on the reporting date."""
     pipes = {p["segment_id"]: p for p in fx.CENSUS_PIPES}
     by_inspection = defaultdict(list)
     for row in fx.INSPECTIONS:
         by_inspection[(row["segment_id"], row["batch_id"])].append(row)
-    history = defaultdict(list)  # segment -> [(inspected_on, batch, scores)]
+    history = defaultdict(list)  # segment -> [(inspected_on, batch, method, length inspected, scores)]
     for (seg, batch), rows in by_inspection.items():
         if seg in pipes:
-            history[seg].append((rows[0]["inspected_on"], batch, _score(pipes[seg], rows)))
+            history[seg].append((rows[0]["inspected_on"], batch, rows[0]["method"], rows[0]["inspected_length_m"],
+                                 _score(pipes[seg], rows)))
 
     out = {}
     for seg, pipe in pipes.items():
@@ -186,107 +202,159 @@ def expected_pipe_segments():
                "structural_grade": None, "functional_grade": None, "ri_grade": None, "mi_grade": None,
                "k": None, "e": None, "t": None, "structural_density": None, "structural_extent": None,
                "functional_density": None, "functional_extent": None,
-               "last_inspected_on": None, "first_inspected_on": None}
+               "last_inspected_on": None, "first_inspected_on": None, "structural_method": None}
         if history[seg]:
-            inspected_on, _, scores = max(history[seg], key=lambda h: (h[0], h[1]))
-            rec.update(scores, last_inspected_on=inspected_on, first_inspected_on=min(h[0] for h in history[seg]))
+            latest = max(history[seg], key=lambda h: (h[0], h[1]))
+            rec.update({k: latest[4][k] for k in ("functional_g", "functional_grade", "mi", "mi_grade",
+                                                   "functional_density", "functional_extent")},
+                       last_inspected_on=latest[0], first_inspected_on=min(h[0] for h in history[seg]))
+            structural = [h for h in history[seg] if h[2] in ("CCTV", "QV")]
+            if structural:
+                basis = max(structural, key=lambda h: (h[2] == "CCTV", h[0], h[1]))
+                rec.update({k: basis[4][k] for k in ("structural_f", "structural_grade", "ri", "ri_grade", "k", "e",
+                                                     "t", "structural_density", "structural_extent")},
+                           structural_method=basis[2])
         out[seg] = rec
 
     network = trace_network()
     for seg, rec in out.items():
         rec["downstream_plant_id"] = network["segment_plant"].get(seg)
         rec["is_reversed"] = seg in network["reversed"]
-    reasons, graded = problem_reasons(history, network)
-    identified, resolved = problem_dates(reasons, graded)
+        rec["is_direct_discharge"] = seg in network["direct"]
+    register = problem_register(history, network)
     for seg, rec in out.items():
-        rec["in_problem_register"] = seg in reasons
-        rec["is_problem"] = seg in reasons and not (resolved[seg] and resolved[seg] <= REPORTING_DATE)
-    return out, (reasons, identified, resolved)
+        status = register[seg]["status"] if seg in register else None
+        rec["in_problem_register"] = seg in register
+        rec["problem_status"] = status
+        rec["is_problem"] = status not in (None, "rectified", "re_graded")
+    return out, register, history
 
 
 def trace_network():
-    """Orientation by inverts and breadth-first search upstream from each plant inlet."""
-    edges, reversed_ = {}, set()
-    for p in fx.CENSUS_PIPES:
-        if p["pipe_category"] not in ("sewage", "combined") or p["start_manhole_id"] == p["end_manhole_id"]:
+    """Orientation from the outlets (a 0-1 breadth-first walk upstream: cost = reversals needed), then a
+    walk upstream from each plant inlet over the sewage and combined pipes."""
+    outlets = {m["manhole_id"] for m in fx.CENSUS_MANHOLES if m["manhole_type"] in ("outfall", "plant_inlet")}
+    outlets |= {p["inlet_manhole_id"] for p in fx.PLANTS}
+    pipes = [p for p in fx.CENSUS_PIPES if p["start_manhole_id"] != p["end_manhole_id"]]
+    into, outof = defaultdict(list), defaultdict(list)
+    for p in pipes:
+        falls = (p["start_invert_m"] is not None and p["end_invert_m"] is not None
+                 and p["start_invert_m"] - p["end_invert_m"] > TOLERANCE_M)
+        into[p["end_manhole_id"]].append(p["start_manhole_id"])
+        if not falls:
+            outof[p["start_manhole_id"]].append(p["end_manhole_id"])
+    cost = {o: 0 for o in outlets}
+    queue = deque((o, 0) for o in outlets)
+    while queue:
+        node, k = queue.popleft()
+        if cost[node] < k:
             continue
+        for up in into[node]:
+            if cost.get(up, 99) > k:
+                cost[up] = k
+                queue.appendleft((up, k))
+        for down in outof[node]:
+            if k < 3 and cost.get(down, 99) > k + 1:
+                cost[down] = k + 1
+                queue.append((down, k + 1))
+    edges, reversed_ = {}, set()
+    for p in pipes:
         a, b = p["start_manhole_id"], p["end_manhole_id"]
-        si, ei = p["start_invert_m"], p["end_invert_m"]
-        if si is not None and ei is not None and ei - si > 0.01:
+        falls = (p["start_invert_m"] is not None and p["end_invert_m"] is not None
+                 and p["start_invert_m"] - p["end_invert_m"] > TOLERANCE_M)
+        if not falls and a in cost and b in cost and cost[a] < cost[b]:
             a, b = b, a
             reversed_.add(p["segment_id"])
-        edges[p["segment_id"]] = (a, b)
-    into = defaultdict(list)
-    for seg, (a, b) in edges.items():
-        into[b].append(a)
+        edges[p["segment_id"]] = (a, b, p["pipe_category"])
+    wet_into = defaultdict(list)
+    for seg, (a, b, cat) in edges.items():
+        if cat in ("sewage", "combined"):
+            wet_into[b].append(a)
     manhole_plants = defaultdict(set)
     for plant in fx.PLANTS:
         queue, seen = deque([plant["inlet_manhole_id"]]), {plant["inlet_manhole_id"]}
         while queue:
             node = queue.popleft()
             manhole_plants[node].add(plant["plant_id"])
-            for up in into[node]:
+            for up in wet_into[node]:
                 if up not in seen:
                     seen.add(up)
                     queue.append(up)
-    segment_plant = {seg: min(manhole_plants[b]) for seg, (a, b) in edges.items() if manhole_plants[b]}
-    return {"edges": edges, "reversed": reversed_, "segment_plant": segment_plant, "manhole_plants": manhole_plants}
+    segment_plant = {seg: min(manhole_plants[b]) for seg, (a, b, cat) in edges.items()
+                     if cat in ("sewage", "combined") and manhole_plants[b]}
+    outfalls = {m["manhole_id"] for m in fx.CENSUS_MANHOLES if m["manhole_type"] == "outfall"}
+    direct = {seg for seg, (a, b, cat) in edges.items() if cat in ("sewage", "combined") and b in outfalls}
+    return {"edges": edges, "reversed": reversed_, "segment_plant": segment_plant, "direct": direct}
 
 
-def problem_reasons(history, network):
-    """Register reasons per segment; graded[(seg, reason)] = (first date graded III–IV, next date graded I–II)."""
-    reasons, graded = defaultdict(set), {}
-    census = {p["segment_id"] for p in fx.CENSUS_PIPES}
+def problem_register(history, network):
+    """Reasons, their resolution by fixing works (accepted / completed) or by a later CCTV I–II, and the
+    segment's status on the reporting date."""
+    pipes = {p["segment_id"]: p for p in fx.CENSUS_PIPES}
+    reasons = defaultdict(dict)   # seg -> reason -> {"identified", "regraded", "grade_iv"}
     for seg, inspections in history.items():
         for reason, column in (("structural_grade", "structural_grade"), ("ri_grade", "ri_grade")):
-            bad = [on for on, _, sc in inspections if sc[column] in ("III", "IV")]
+            graded = [(on, method, sc[column]) for on, _, method, _, sc in inspections if method in ("CCTV", "QV")]
+            bad = [on for on, _, g in graded if g in ("III", "IV")]
             if not bad:
                 continue
-            first_bad = min(bad)
-            later_good = [on for on, _, sc in inspections if on > first_bad and sc[column] in ("I", "II")]
-            reasons[seg].add(reason)
-            graded[(seg, reason)] = (first_bad, min(later_good, default=None))
+            first = min(bad)
+            later = [on for on, method, g in graded if on > first and g in ("I", "II") and method == "CCTV"]
+            reasons[seg][reason] = {"identified": first, "regraded": min(later, default=None),
+                                    "points": None}
+    misc = defaultdict(list)
     for m in fx.MISCONNECTIONS:
         if m["severity"] == "severe":
-            seg = m["segment_id"] or next((s for s, (a, _) in network["edges"].items() if a == m["manhole_id"]), None)
-            if seg in census:
-                reasons[seg].add("severe_misconnection")
-    # Capacity: Manning full-pipe flow against valid permitted discharge traced downstream.
-    load = defaultdict(float)
-    out_of = defaultdict(list)
-    for seg, (a, b) in network["edges"].items():
-        out_of[a].append((seg, b))
-    for permit in fx.DRAINAGE_PERMITS:
-        if not ((permit["status"] or "valid") == "valid" and permit["issued_on"] <= REPORTING_DATE <= permit["valid_until"]):
+            seg = m["segment_id"] or next((s for s, (a, _, c) in network["edges"].items()
+                                           if a == m["manhole_id"] and c in ("sewage", "combined")), None)
+            if seg in pipes:
+                misc[seg].append(m)
+    for seg, ms in misc.items():
+        points = (max(m["rectified_on"] or m["found_on"] for m in ms)
+                  if all(m["rectification_status"] == "rectified" for m in ms) else None)
+        reasons[seg]["severe_misconnection"] = {"identified": min(m["found_on"] for m in ms), "regraded": None,
+                                                "points": points}
+    for seg in network["direct"]:
+        reasons[seg]["direct_discharge"] = {"identified": pipes[seg]["reported_on"] or PLAN_START,
+                                            "regraded": None, "points": None}
+    projects = defaultdict(list)
+    for pr in fx.UPGRADE_PROJECTS:
+        for seg in pr["segment_ids"]:
+            projects[seg].append(pr)
+    building = {seg for seg, prs in projects.items()
+                if any(pr["status"] == "under_construction" for pr in prs)}
+
+    def first(dates):
+        dates = [d for d in dates if d and d <= REPORTING_DATE]
+        return min(dates) if dates else None
+
+    register = {}
+    for seg, why in reasons.items():
+        if min(r["identified"] for r in why.values()) > REPORTING_DATE:
             continue
-        queue, seen = deque([permit["connection_manhole_id"]]), {permit["connection_manhole_id"]}
-        while queue:
-            node = queue.popleft()
-            for seg, nxt in out_of[node]:
-                load[seg] += permit["permitted_volume_m3d"]
-                if nxt not in seen:
-                    seen.add(nxt)
-                    queue.append(nxt)
-    pipes = {p["segment_id"]: p for p in fx.CENSUS_PIPES}
-    for seg, (a, b) in network["edges"].items():
-        p = pipes[seg]
-        if p["start_invert_m"] is None or p["end_invert_m"] is None:
-            continue
-        up, down = (p["end_invert_m"], p["start_invert_m"]) if seg in network["reversed"] else \
-            (p["start_invert_m"], p["end_invert_m"])
-        fall = (up - down) / p["length_m"]
-        if fall <= 0:
-            continue
-        if p["diameter_mm"]:
-            d = p["diameter_mm"] / 1000
-            area, radius = math.pi * d * d / 4, d / 4
-        else:
-            w, h = p["box_width_mm"] / 1000, p["box_height_mm"] / 1000
-            area, radius = w * h, w * h / (2 * (w + h))
-        q_m3d = area * radius ** (2 / 3) * math.sqrt(fall) / MANNING[p["material"]] * 86400
-        if load[seg] / q_m3d > 0.8:
-            reasons[seg].add("capacity")
-    return reasons, graded
+        per = []
+        for reason, r in why.items():
+            fixing = [pr for pr in projects[seg] if pr["project_type"] in FIXES[reason]
+                      and pr["status"] in ("completed", "accepted") and pr["actual_completion_on"]
+                      and pr["actual_completion_on"] >= r["identified"]]
+            accepted = first([pr["actual_completion_on"] for pr in fixing if pr["status"] == "accepted"]
+                             + [r["points"]])
+            completed = first([pr["actual_completion_on"] for pr in fixing] + [r["points"]])
+            regraded = first([r["regraded"]])
+            resolved = first([accepted, regraded])
+            by = "works" if accepted and (not regraded or accepted <= regraded) else ("regraded" if regraded else None)
+            per.append((resolved, by, first([completed, regraded])))
+        identified = min(r["identified"] for r in why.values())
+        resolved = max(p[0] for p in per) if all(p[0] for p in per) else None
+        finished = max(p[2] for p in per) if all(p[2] for p in per) else None
+        by_works = any(p[1] == "works" for p in per)
+        status = ("rectified" if resolved and by_works else "re_graded" if resolved else
+                  "awaiting_acceptance" if finished else "in_progress" if seg in building else "open")
+        register[seg] = {"identified": identified, "status": status, "reasons": set(why),
+                         "rectified_on": resolved if resolved and by_works else None,
+                         "regraded_on": resolved if resolved and not by_works else None,
+                         "works_completed_on": finished}
+    return register
 
 
 def _month_ends(start: date, end: date) -> list[date]:
@@ -294,7 +362,7 @@ def _month_ends(start: date, end: date) -> list[date]:
     while date(y, m, 1) <= end:
         out.append(date(y, m, calendar.monthrange(y, m)[1]))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    return [d for d in out if d <= end]
 
 
 def _expected_pct(metric: str, as_of: date) -> tuple[float | None, float]:
@@ -310,44 +378,16 @@ def _expected_pct(metric: str, as_of: date) -> tuple[float | None, float]:
     return (in_force[1] if in_force else None), start_pct + (nxt[1] - start_pct) * elapsed / (nxt[0] - start_date).days
 
 
-def problem_dates(reasons, graded):
-    """Identification and rectification dates from inspections, projects and misconnections."""
-    identified, resolved = {}, {}
-    misc_by_seg = defaultdict(list)
-    for m in fx.MISCONNECTIONS:
-        if m["severity"] == "severe" and m["segment_id"]:
-            misc_by_seg[m["segment_id"]].append(m)
-    projects_by_seg = defaultdict(list)
-    for pr in fx.UPGRADE_PROJECTS:
-        for seg in pr["segment_ids"]:
-            projects_by_seg[seg].append(pr)
-    for seg, why in reasons.items():
-        dates = [graded[(seg, r)][0] for r in why if (seg, r) in graded]
-        if "severe_misconnection" in why:
-            dates.append(min(m["found_on"] for m in misc_by_seg[seg]))
-        identified[seg] = min(dates) if dates else PLAN_START
-        done = [pr for pr in projects_by_seg[seg] if pr["status"] in ("completed", "accepted")
-                and pr["actual_completion_on"] and pr["actual_completion_on"] >= identified[seg]]
-        per_reason = []
-        for reason in why:
-            if reason == "severe_misconnection":
-                ms = misc_by_seg[seg]
-                by_misc = (max(m["rectified_on"] or m["found_on"] for m in ms)
-                           if all(m["rectification_status"] == "rectified" for m in ms) else None)
-                by_sep = min((pr["actual_completion_on"] for pr in done if pr["project_type"] == "separation"),
-                             default=None)
-                per_reason.append(min([d for d in (by_misc, by_sep) if d], default=None))
-            else:
-                by_project = min((pr["actual_completion_on"] for pr in done), default=None)
-                by_inspection = graded[(seg, reason)][1] if (seg, reason) in graded else None
-                per_reason.append(min([d for d in (by_project, by_inspection) if d], default=None))
-        resolved[seg] = max(per_reason) if all(per_reason) else None
-    return identified, resolved
+def inspected_length(history, pipe, as_of):
+    """Length actually inspected by structural inspections (CCTV, QV) in the campaign up to ``as_of``: the
+    longest so far, at most the census length."""
+    lengths = [min(length, pipe["length_m"]) for on, _, method, length, _ in history[pipe["segment_id"]]
+               if method in ("CCTV", "QV") and CAMPAIGN_START <= on <= as_of]
+    return max(lengths, default=0.0)
 
 
-def expected_district_progress(segments, register):
-    """Month-end lengths per district/scope from the register's identification and rectification dates."""
-    reasons, identified, resolved = register
+def expected_district_progress(history, register):
+    """Month-end lengths per district/scope (never after the reporting date)."""
     units = defaultdict(list)
     for p in fx.CENSUS_PIPES:
         if p["pipe_category"] in ("sewage", "combined"):
@@ -358,14 +398,15 @@ def expected_district_progress(segments, register):
     for (district, scope), pipes in units.items():
         for as_of in dates:
             network = sum(p["length_m"] for p in pipes)
-            inspected = sum(p["length_m"] for p in pipes
-                            if segments[p["segment_id"]]["first_inspected_on"]
-                            and segments[p["segment_id"]]["first_inspected_on"] <= as_of)
-            problem = sum(p["length_m"] for p in pipes if p["segment_id"] in reasons
-                          and identified[p["segment_id"]] <= as_of)
-            rectified = sum(p["length_m"] for p in pipes if p["segment_id"] in reasons
-                            and identified[p["segment_id"]] <= as_of
-                            and resolved[p["segment_id"]] and resolved[p["segment_id"]] <= as_of)
+            inspected = sum(inspected_length(history, p, as_of) for p in pipes)
+            reg = [(p, register[p["segment_id"]]) for p in pipes if p["segment_id"] in register
+                   and register[p["segment_id"]]["identified"] <= as_of]
+            regraded = sum(p["length_m"] for p, r in reg if r["regraded_on"] and r["regraded_on"] <= as_of)
+            problem = sum(p["length_m"] for p, r in reg) - regraded
+            rectified = sum(p["length_m"] for p, r in reg if r["rectified_on"] and r["rectified_on"] <= as_of)
+            awaiting = sum(p["length_m"] for p, r in reg if r["works_completed_on"] and r["works_completed_on"] <= as_of
+                           and not (r["rectified_on"] and r["rectified_on"] <= as_of)
+                           and not (r["regraded_on"] and r["regraded_on"] <= as_of))
             ipct = round(100 * inspected / network, 4) if network else None
             rpct = round(100 * rectified / problem, 4) if problem else None
             _, i_exp = _expected_pct("inspected", as_of)
@@ -375,16 +416,35 @@ def expected_district_progress(segments, register):
             out[(district, scope, as_of)] = dict(
                 network_length_m=network, inspected_length_m=inspected, inspected_pct=ipct,
                 problem_length_m=problem, rectified_length_m=rectified, rectified_pct=rpct,
+                regraded_length_m=regraded, awaiting_acceptance_length_m=awaiting,
                 inspected_expected_pct=round(i_exp, 4), rectified_expected_pct=round(r_exp, 4),
                 inspected_on_track=i_ok, rectified_on_track=r_ok, on_track=i_ok and r_ok)
     return out
 
 
+def _daily_inlet_flow():
+    """Daily inflow (m³/d) of each plant on days with at least 20 valid hourly values: mean × 24."""
+    hours = defaultdict(list)
+    inlet = {p["inlet_mn"]: p["plant_id"] for p in fx.PLANTS}
+    for row in fx.ROWS["plant_online"]:
+        if row["mn"] in inlet and row["cn"] == "2061" and row["flow_flag"] == "N" and row["flow_avg"] is not None:
+            hours[(inlet[row["mn"]], row["data_date"])].append(row["flow_avg"])
+    return {key: sum(v) / len(v) * 24 for key, v in hours.items() if len(v) >= 20}
+
+
 def expected_city_bod5():
+    flow = _daily_inlet_flow()
     samples = defaultdict(list)
     for s in fx.PLANT_LAB:
-        if s["sampling_point"] == "influent" and s["bod5_mg_l"] is not None:
-            samples[(s["plant_id"], s["sampled_on"].year)].append(s["bod5_mg_l"])
+        if s["sampling_point"] == "influent" and s["bod5_mg_l"] is not None and s["sampled_on"] <= REPORTING_DATE:
+            samples[(s["plant_id"], s["sampled_on"].year)].append((s["bod5_mg_l"], flow.get((s["plant_id"], s["sampled_on"]))))
+
+    def mean(values):
+        weighted = [(b, q) for b, q in values if q]
+        if 2 * len(weighted) >= len(values):
+            return sum(b * q for b, q in weighted) / sum(q for _, q in weighted)
+        return sum(b for b, _ in values) / len(values)
+
     years = sorted({y for _, y in samples})
     out = {}
     for year in years:
@@ -392,11 +452,10 @@ def expected_city_bod5():
                   and (p["commissioned_on"] is None or p["commissioned_on"].year <= year)]
         total = sum(p["design_capacity_m3d"] for p in plants)
         above = sum(p["design_capacity_m3d"] for p in plants
-                    if samples.get((p["plant_id"], year))
-                    and sum(samples[(p["plant_id"], year)]) / len(samples[(p["plant_id"], year)]) > 100)
+                    if samples.get((p["plant_id"], year)) and mean(samples[(p["plant_id"], year)]) > 100)
         share = round(100 * above / total, 4)
         out[year] = dict(plants_total=len(plants), capacity_total_m3d=total, capacity_above_100_m3d=above,
-                         capacity_share_pct=share, met=share >= 90)
+                         capacity_share_pct=share, met=share >= 90, is_year_to_date=year == REPORTING_DATE.year)
     return out
 
 
@@ -455,27 +514,7 @@ def test_dbt_build_succeeds_with_exactly_the_expected_findings(built):
     assert failed == {name: ("WARN", count) for name, count in expected.items()}
 
 
-def test_pipe_segments_agree_with_python(built):
-    path, _ = built
-    expected, _ = expected_pipe_segments()
-    actual = {r["segment_id"]: r for r in _rows(path, "SELECT * FROM marts.pipe_segments")}
-    assert set(actual) == set(expected)
-    for seg, exp in expected.items():
-        for column, value in exp.items():
-            got = actual[seg][column]
-            if isinstance(value, float) and got is not None:
-                assert got == pytest.approx(value, abs=1e-4), (seg, column)
-            else:
-                assert got == value, (seg, column, got, value)
-
-
-def test_district_progress_agrees_with_python(built):
-    path, _ = built
-    segments, reasons = expected_pipe_segments()
-    expected = expected_district_progress(segments, reasons)
-    actual = {(r["district_code"], r["scope"], r["as_of"]): r
-              for r in _rows(path, "SELECT * FROM marts.district_progress")}
-    assert set(actual) == set(expected)
+def _agree(actual, expected):
     for key, exp in expected.items():
         for column, value in exp.items():
             got = actual[key][column]
@@ -485,23 +524,75 @@ def test_district_progress_agrees_with_python(built):
                 assert got == value, (key, column, got, value)
 
 
-def test_repaired_and_reinspected_pipe_stays_a_rectified_problem(built):
-    """YH-Y2: grade IV on 2024-05-10, clean on 2025-04-20, PJ-004 completed 2025-05-20 (hand-worked values)."""
+def test_pipe_segments_agree_with_python(built):
     path, _ = built
+    expected, _, _ = expected_pipe_segments()
+    actual = {r["segment_id"]: r for r in _rows(path, "SELECT * FROM marts.pipe_segments")}
+    assert set(actual) == set(expected)
+    _agree(actual, expected)
+
+
+def test_district_progress_agrees_with_python(built):
+    path, _ = built
+    _, register, history = expected_pipe_segments()
+    expected = expected_district_progress(history, register)
+    actual = {(r["district_code"], r["scope"], r["as_of"]): r
+              for r in _rows(path, "SELECT * FROM marts.district_progress")}
+    assert set(actual) == set(expected)
+    _agree(actual, expected)
+    # no month end after the reporting date (2025-06-30 is both)
+    assert max(as_of for _, _, as_of in actual) == REPORTING_DATE
+
+
+def test_register_separates_works_and_re_grading(built):
+    """Hand-worked register on the reporting date 2025-06-30:
+    - YH-Y2: grade IV on 2024-05-10, CCTV clean on 2025-04-20; its repair PJ-004 was completed 2025-05-20 but
+      never accepted → re_graded on 2025-04-20, not rectified; YH-Y1's severe misconnection (found 2024-06-01)
+      was rectified at the point on 2025-02-01 → rectified.
+    - JJ-S5 (BX 2 + BX 4 within 1 m = 10 points, grade IV): repair PJ-006 accepted 2025-06-10 → rectified.
+    - JJ-S2: PL 3 (grade III) and a severe misconnection: separation PJ-005 accepted 2025-04-30 fixes the
+      misconnection, not the pipe; the repair PJ-001 is completed (2025-03-15), not accepted → awaiting
+      acceptance since 2025-04-30 (both reasons' works finished).
+    - JJ-D1 ends at outfall JJ-OUT1: a direct discharge, priority 1, open (PJ-007 is only planned).
+    - JJ-B2M: QV only, PL 3 → grade III, preliminary; in the register, open.
+    331083 built_up: 2024-05-31 problem 35 m (YH-Y2), rectified 0; 2025-03-31 problem 105 m, rectified 70 m
+    (YH-Y1); 2025-04-30 YH-Y2 re-graded leaves the share: problem 70 m, rectified 70 m = 100 %, re-graded 35 m."""
+    path, _ = built
+    reg = {r["segment_id"]: r for r in _rows(path, "SELECT * FROM marts.problem_pipes")}
+    assert (reg["YH-Y2"]["status"], reg["YH-Y2"]["rectified_on"], reg["YH-Y2"]["regraded_on"]) == \
+        ("re_graded", None, date(2025, 4, 20))
+    assert (reg["YH-Y1"]["status"], reg["YH-Y1"]["rectified_on"]) == ("rectified", date(2025, 2, 1))
+    assert (reg["JJ-S5"]["status"], reg["JJ-S5"]["rectified_on"], reg["JJ-S5"]["priority"]) == \
+        ("rectified", date(2025, 6, 10), 2)
+    assert (reg["JJ-S2"]["status"], reg["JJ-S2"]["works_completed_on"]) == ("awaiting_acceptance", date(2025, 4, 30))
+    assert (reg["JJ-D1"]["status"], reg["JJ-D1"]["priority"], reg["JJ-D1"]["reason_direct_discharge"]) == \
+        ("open", 1, True)
+    seg = _rows(path, "SELECT * FROM marts.pipe_segments WHERE segment_id = 'JJ-B2M'")[0]
+    assert (seg["structural_grade"], seg["structural_method"], seg["structural_is_preliminary"],
+            seg["problem_status"]) == ("III", "QV", True, "open")
     seg = _rows(path, "SELECT * FROM marts.pipe_segments WHERE segment_id = 'YH-Y2'")[0]
     assert (seg["structural_grade"], seg["in_problem_register"], seg["is_problem"]) == ("I", True, False)
-    reg = _rows(path, "SELECT * FROM marts.problem_pipes WHERE segment_id = 'YH-Y2'")[0]
-    assert reg["identified_on"] == date(2024, 5, 10)
-    assert (reg["status"], reg["rectified_on"]) == ("rectified", date(2025, 4, 20))
-    assert reg["reason_structural_grade"] and reg["reason_ri_grade"]
     progress = {r["as_of"]: r for r in _rows(
         path, "SELECT * FROM marts.district_progress WHERE district_code = '331083' AND scope = 'built_up'")}
-    # YH-Y1 (70 m, misconnection found 2024-06-01, rectified 2025-02-01) and YH-Y2 (35 m)
     assert (progress[date(2024, 5, 31)]["problem_length_m"], progress[date(2024, 5, 31)]["rectified_length_m"]) == (35, 0)
     assert (progress[date(2025, 3, 31)]["problem_length_m"], progress[date(2025, 3, 31)]["rectified_length_m"]) == (105, 70)
-    assert progress[date(2025, 4, 30)]["rectified_pct"] == 100.0
+    assert (progress[date(2025, 4, 30)]["problem_length_m"], progress[date(2025, 4, 30)]["rectified_pct"],
+            progress[date(2025, 4, 30)]["regraded_length_m"]) == (70, 100.0, 35)
     portfolio = _rows(path, "SELECT * FROM marts.project_portfolio WHERE project_id = 'PJ-004'")[0]
     assert (portfolio["problem_segments_covered"], portfolio["problem_length_covered_m"]) == (1, 35)
+
+
+def test_sonar_recheck_keeps_the_cctv_structure_and_partial_inspection_counts_its_length(built):
+    """JJ-S4: CCTV 2024-09-21 (CK 1: F = 0.5, grade I; CJ 3 + ZW 1: G = 5), sonar 2025-03-03 (CJ 2: G = 2,
+    grade II): structure stays the CCTV's, function is the sonar's. JJ-B12 (20 m) was inspected over 12 m
+    only: 331002 built_up on 2025-05-31 counts 12 m of it."""
+    path, _ = built
+    seg = _rows(path, "SELECT * FROM marts.pipe_segments WHERE segment_id = 'JJ-S4'")[0]
+    assert (seg["structural_method"], seg["structural_inspected_on"], seg["structural_grade"], seg["structural_f"],
+            seg["last_method"], seg["functional_g"], seg["functional_grade"]) == \
+        ("CCTV", date(2024, 9, 21), "I", 0.5, "SONAR", 2.0, "II")
+    covered = _rows(path, "SELECT covered_m FROM intermediate.int_progress_inspected_length WHERE segment_id = 'JJ-B12'")
+    assert [r["covered_m"] for r in covered] == [12.0]
 
 
 def test_city_bod5_kpi_agrees_with_python(built):
@@ -512,6 +603,7 @@ def test_city_bod5_kpi_agrees_with_python(built):
     for year, exp in expected.items():
         for column, value in exp.items():
             assert actual[year][column] == pytest.approx(value, abs=1e-4), (year, column)
+    assert actual[2025]["period_end"] == REPORTING_DATE and actual[2024]["period_end"] == date(2024, 12, 31)
 
 
 def test_network_anomalies_report_the_fixture_defects(built):
@@ -520,45 +612,87 @@ def test_network_anomalies_report_the_fixture_defects(built):
     for item in [("cycle", "JJ-C1"), ("cycle", "JJ-C2"), ("cycle", "JJ-C3"), ("cycle", "JJ-B1"), ("cycle", "JJ-B2"),
                  ("dead_end", "JJ-G2"), ("missing_manhole", "JJ-G2"), ("isolated_manhole", "JJ-ISO"),
                  ("reversed_segment", "JJ-S3"), ("no_downstream_plant", "331002"),
+                 ("direct_discharge", "JJ-D1"),
                  ("unknown_segment_reference", "B2024-03"), ("unknown_segment_reference", "PJ-003"),
                  ("unknown_manhole_reference", "DP-331002-0003")]:
         assert item in found, item
-    # nothing on the clean tree of P01 is reported as a cycle
+    # nothing on the clean tree of P01 is reported as a cycle; the storm pipe ends at its outfall: no dead end
     assert not {o for k, o in found if k == "cycle"} & {"JJ-M000", "JJ-M001", "JJ-M002", "JJ-M004"}
+    assert ("dead_end", "JJ-R002") not in found and ("direct_discharge", "JJ-S6") not in found
+    # JJ-S3 rises 0.4 m as drawn, but it is drawn against the flow: reversed, it falls 0.4 m (no adverse slope)
+    assert not {o for k, o in found if k == "adverse_slope"}
     # the dead end strands JJ-G12 (15 m); the district summary counts it with the closed loop (3 × 10 m)
+    # and the direct discharge JJ-D1 (20 m), which reaches an outfall, not a plant
     details = {(r["anomaly_kind"], r["object_id"]): r["detail"]
                for r in _rows(path, "SELECT * FROM marts.network_anomalies")}
     assert "1 upstream segments (15 m)" in details[("dead_end", "JJ-G2")]
-    assert details[("no_downstream_plant", "331002")].startswith("4 sewage/combined segments (45 m)")
+    assert details[("no_downstream_plant", "331002")].startswith("5 sewage/combined segments (65 m)")
 
 
 def test_discharger_profile_flags(built):
+    """Hand-worked on 2025-06-30:
+    A: valid drainage permits (JJ-M005, JJ-M003) and a valid 简化 discharge permit: no duty missing; declares P03
+       but traces to P01.
+    B: valid drainage permit at XQ-M002 and a valid 重点 discharge permit: no duty missing. Its 2025-02-10 case
+       was 不予处罚: not a violation, so one violation (2024-06-10, ¥100,000) and no repeat offence.
+    C: expired drainage permit at an unknown manhole, no discharge-permit record (class unknown); two violations
+       260 days apart (penalised ¥20,000, closed ¥5,000): repeat offender, last violation 2024-11-20.
+    D: 登记管理 (registration) into a water body, record expired 2024-12-31: no discharge permit is required
+       (分类管理名录 art. 2), no drainage permit needed.
+    E: discharges into P01 under a valid 简化 discharge permit but holds no drainage permit: a connected 排水户
+       without one (排水许可管理办法 art. 4).
+    F: 重点管理 straight into the river, permit expired 2025-03-31: the discharge permit it needs is missing
+       (排污许可管理条例 art. 2); not connected, so no drainage permit is needed."""
     path, _ = built
     rows = {r["credit_code"]: r for r in _rows(path, "SELECT * FROM marts.discharger_profile")}
-    a, b, c = rows[fx.CREDIT_A], rows[fx.CREDIT_B], rows[fx.CREDIT_C]
-    # A connects at JJ-M005 (traced to P01) but declares P03.
+    a, b, c, d, e = (rows[k] for k in (fx.CREDIT_A, fx.CREDIT_B, fx.CREDIT_C, fx.CREDIT_D, fx.CREDIT_E))
+    flags = ("needs_drainage_permit", "lacks_drainage_permit", "discharge_permit_required", "lacks_discharge_permit")
+    assert tuple(a[f] for f in flags) == (True, False, True, False)
+    assert tuple(b[f] for f in flags) == (True, False, True, False)
+    assert tuple(e[f] for f in flags) == (True, True, True, False)
+    assert tuple(rows[fx.CREDIT_F][f] for f in flags) == (False, False, True, True)
+    assert tuple(c[f] for f in flags) == (True, True, None, False)
+    assert tuple(d[f] for f in flags) == (False, False, False, False)
     assert (a["downstream_plant_id"], a["declared_plant_id"], a["plant_disagrees"]) == ("P01", "P03", True)
-    assert a["permit_expiring_soon"] and not a["has_no_valid_permit"]
-    assert (b["downstream_plant_id"], b["declared_plant_id"], b["plant_disagrees"]) == ("P02", "P02", False)
-    # B's second case (245 days later) was dismissed: still a case, so a repeat offender; no fine for it.
-    assert (b["enforcement_cases"], b["violation_cases"], b["is_repeat_offender"]) == (2, 1, True)
-    assert b["penalties_yuan"] == 100000.0 and b["last_violation_on"] == date(2025, 2, 10)
-    # C: expired permit at an unknown manhole, two cases 260 days apart.
-    assert c["has_no_valid_permit"] and c["is_repeat_offender"] and c["downstream_plant_id"] is None
-    assert c["penalties_yuan"] == 25000.0 and c["last_violation_on"] == date(2024, 11, 20)
+    assert a["permit_expiring_soon"]
+    assert (b["enforcement_cases"], b["violation_cases"], b["is_repeat_offender"]) == (2, 1, False)
+    assert (b["penalties_yuan"], b["last_violation_on"]) == (100000.0, date(2024, 6, 10))
+    assert (c["violation_cases"], c["is_repeat_offender"], c["downstream_plant_id"]) == (2, True, None)
+    assert (c["penalties_yuan"], c["last_violation_on"]) == (25000.0, date(2024, 11, 20))
 
 
-def test_effluent_compliance_uses_valid_hours_and_cold_period(built):
+def test_effluent_compliance_judges_valid_days_by_the_standard_in_force(built):
+    """Hand-worked:
+    - P01 2024-07-01 COD: 23 valid hours of 30 (hour 5 flagged D) → compliant with 一级A 50.
+    - P01 2024-07-02 COD: only 10 valid hours → 数据不足 (insufficient_data), not judged, although the mean is 60.
+    - P01 2024-07-03 COD, flow-weighted: (40 × 360 × 12 + 60 × 1080 × 12) / (360 × 12 + 1080 × 12) = 55.0 > 50 →
+      exceeded (the arithmetic mean 50.0 would comply).
+    - P01 2024-07-04 COD: hour 3 over range (T, 1000) is not valid data: mean of 23 hours 30 → compliant, and
+      likely_exceeded. pH: 23 hours 7.0 and one 9.3: the mean 7.0958 is within 6–9 but the range is not → exceeded.
+    - P03 2024-07-15 NH3-N 2.5: the registry's history holds P03 to 一级B (8) until 2025-01-01 → compliant (the
+      current DB33/2169 limit 2 would say exceeded). 2025-01-15 NH3-N 3.5 under DB33/2169 existing, cold 4 → compliant.
+    - P03 2024-10-01: no packet at all, inside its monitoring period → a day of its own, insufficient_data."""
     path, _ = built
     rows = {(r["plant_id"], r["date"], r["factor"]): r
             for r in _rows(path, "SELECT * FROM marts.effluent_compliance_daily")}
-    p01 = rows[("P01", date(2024, 7, 1), "cod")]
-    assert (p01["daily_mean"], p01["valid_hours"], p01["limit_mg_l"], p01["exceeded"]) == (30.0, 23, 50.0, False)
-    few = rows[("P01", date(2024, 7, 2), "cod")]
-    assert few["exceeded"] and not few["meets_min_valid_hours"]
+    r = rows[("P01", date(2024, 7, 1), "cod")]
+    assert (r["daily_mean"], r["valid_hours"], r["limit_mg_l"], r["verdict"]) == (30.0, 23, 50.0, "compliant")
+    r = rows[("P01", date(2024, 7, 2), "cod")]
+    assert (r["verdict"], r["exceeded"], r["meets_min_valid_hours"]) == ("insufficient_data", None, False)
+    r = rows[("P01", date(2024, 7, 3), "cod")]
+    assert (r["daily_mean"], r["averaging"], r["verdict"]) == (55.0, "flow_weighted", "exceeded")
+    r = rows[("P01", date(2024, 7, 4), "cod")]
+    assert (r["daily_mean"], r["valid_hours"], r["over_range_hours"], r["likely_exceeded"], r["verdict"]) == \
+        (30.0, 23, 1, True, "compliant")
+    r = rows[("P01", date(2024, 7, 4), "ph")]
+    assert (r["daily_mean"], r["daily_max"], r["limit_lower"], r["limit_mg_l"], r["verdict"]) == \
+        (7.0958, 9.3, 6.0, 9.0, "exceeded")
     summer, winter = rows[("P03", date(2024, 7, 15), "nh3n")], rows[("P03", date(2025, 1, 15), "nh3n")]
-    assert (summer["limit_mg_l"], summer["exceeded"]) == (2.0, True)
-    assert (winter["limit_mg_l"], winter["is_cold_period"], winter["exceeded"]) == (4.0, True, False)
+    assert (summer["standard"], summer["limit_mg_l"], summer["verdict"]) == ("GB18918_1B", 8.0, "compliant")
+    assert (winter["standard"], winter["limit_mg_l"], winter["is_cold_period"], winter["verdict"]) == \
+        ("DB332169_EXISTING", 4.0, True, "compliant")
+    gap = rows[("P03", date(2024, 10, 1), "nh3n")]
+    assert (gap["reported_hours"], gap["verdict"]) == (0, "insufficient_data")
 
 
 def test_every_mart_column_is_documented(built):

@@ -92,6 +92,38 @@ def test_segments_drawn_against_the_flow_are_exactly_the_reoriented_ones(sample)
     assert found == expected
 
 
+def test_direct_discharges_are_exactly_the_listed_ones_and_first_in_the_register(sample):
+    home, truth, _ = sample
+    expected = _keys(home, "raw.census_pipes_current", "segment_id",
+                     _truth_rows(truth, "census_pipes", "direct_discharge"))
+    assert expected
+    found = _query(home, "SELECT object_id FROM marts.network_anomalies WHERE anomaly_kind = 'direct_discharge'")
+    assert found == expected
+    assert _query(home, "SELECT segment_id FROM marts.problem_pipes WHERE priority = 1") == expected
+
+
+def test_a_later_sonar_check_keeps_the_cctv_structure(sample):
+    """Segments whose latest inspection is sonar after a CCTV one (the 声纳复查 batches): the structural grade
+    is the CCTV inspection's, read here straight from the raw layer."""
+    home, _, _ = sample
+    con = duck.connect(home.warehouse, read_only=True, extensions=())
+    try:
+        rows = con.execute("""
+            WITH latest AS (
+                SELECT segment_id, arg_max(method, inspected_on) AS method, max(inspected_on) AS on_
+                FROM raw.inspections_current GROUP BY segment_id),
+            cctv AS (
+                SELECT segment_id, max(inspected_on) AS on_ FROM raw.inspections_current
+                WHERE method = 'CCTV' GROUP BY segment_id)
+            SELECT l.segment_id, c.on_, p.structural_method, p.structural_inspected_on, p.last_method
+            FROM latest l JOIN cctv c USING (segment_id) JOIN marts.pipe_segments p USING (segment_id)
+            WHERE l.method = 'SONAR' AND c.on_ < l.on_""").fetchall()
+    finally:
+        con.close()
+    assert rows
+    assert all((method, on, last) == ("CCTV", cctv_on, "SONAR") for _, cctv_on, method, on, last in rows), rows[:3]
+
+
 def test_repeat_offenders_are_exactly_the_flagged_dischargers(sample):
     home, truth, _ = sample
     expected = _keys(home, "raw.enforcement_current", "credit_code",

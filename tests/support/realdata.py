@@ -11,19 +11,27 @@ from pathlib import Path
 
 import pytest
 
-ENV = "SEWERSHARE_REALDATA"
+REALDATA_ENV = "SEWERSHARE_REALDATA"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def realdata_dir() -> Path:
-    """The real-data folder, or ``pytest.fail`` naming where it was looked for."""
+def find_realdata() -> Path:
+    """The real-data folder; FileNotFoundError naming the places looked at."""
     tried = []
-    if os.environ.get(ENV):
-        tried.append(Path(os.environ[ENV]))
+    if os.environ.get(REALDATA_ENV):
+        tried.append(Path(os.environ[REALDATA_ENV]))
     tried += [parent / "shared" / "realdata" for parent in REPO.parents]
     for candidate in tried:
         if candidate.is_dir():
             return candidate
-    pytest.fail("真实数据目录 ../shared/realdata 不存在，此测试需要它 (the real data folder ../shared/realdata is "
-                f"missing and this test needs it; CI has it). Looked at: {', '.join(map(str, tried))}; "
-                f"or set ${ENV}.", pytrace=False)
+    raise FileNotFoundError(
+        "真实数据目录 ../shared/realdata 不存在，此测试需要它 (the real data folder ../shared/realdata is missing "
+        f"and this test needs it; CI has it). Looked at: {', '.join(map(str, tried))}; or set ${REALDATA_ENV}.")
+
+
+def realdata_dir() -> Path:
+    """The real-data folder, or ``pytest.fail`` (never a skip) naming where it was looked for."""
+    try:
+        return find_realdata()
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc), pytrace=False)

@@ -111,7 +111,7 @@ def test_every_plant_standard_in_the_contract_has_effluent_limits():
         limits = {}
         for row in csv.DictReader(f):
             limits.setdefault(row["standard"], set()).add(row["factor"])
-    missing = {code: {"cod", "nh3n", "tn", "tp"} - limits.get(code, set()) for code in codes}
+    missing = {code: {"cod", "nh3n", "tn", "tp", "ph"} - limits.get(code, set()) for code in codes}
     assert not {code: gap for code, gap in missing.items() if gap}, missing
 
 

@@ -1,30 +1,29 @@
 {#-
-  检查井 → 污水处理厂：从每座厂的进厂检查井沿管网逆流向上游追踪（递归CTE），得到每个检查井最终流入的厂。
-  用 UNION（去重）而非 UNION ALL：同一 (检查井, 厂) 只出现一次，遇到环路时递归自然终止，集合运算，无逐行循环。
-  Manhole → plant: walk upstream from each plant's inlet manhole over the oriented network. The recursive
-  CTE uses UNION (distinct), so a (manhole, plant) pair is produced once and cycles terminate the walk.
-  A manhole that drains to two plants (a bifurcation) appears twice; network_anomalies reports it.
+  检查井 → 污水处理厂：从每座厂的进厂井沿定向后的污水/合流管逆流而上（macro reachable），得到每个检查井最终流入的厂。
+  雨水管不计：雨水管流向排放口，接入合流管的雨水管在 int_manhole_outlets 中能看到其出口。
+  Manhole → plant: walk upstream over the oriented sewage and combined pipes from each plant's inlet
+  manhole (macro reachable). Storm pipes do not carry anyone's sewage to a plant; where they end is in
+  int_manhole_outlets. A manhole draining to two plants (a bifurcation) appears twice.
 -#}
-with recursive edges as (
-    select from_manhole_id, to_manhole_id from {{ ref('int_network_edges') }}
+with edges as (
+    select to_manhole_id as from_id, from_manhole_id as to_id
+    from {{ ref('int_network_edges') }}
+    where pipe_category in ('sewage', 'combined')
 ),
 
 plants as (
-    select plant_id, inlet_manhole_id
+    select plant_id as origin_id, inlet_manhole_id as node_id
     from {{ ref('stg_plants__registry') }}
     where inlet_manhole_id is not null
 ),
 
-upstream (manhole_id, plant_id) as (
-    select inlet_manhole_id, plant_id from plants
-    union
-    select e.from_manhole_id, u.plant_id
-    from upstream as u
-    inner join edges as e on e.to_manhole_id = u.manhole_id
+upstream as (
+    select origin_id as plant_id, node_id as manhole_id
+    from {{ reachable('select origin_id, node_id from plants', 'select from_id, to_id from edges') }} as r
 )
 
 select
-    u.manhole_id,
-    u.plant_id,
-    count(*) over (partition by u.manhole_id) > 1 as drains_to_several_plants
-from upstream as u
+    manhole_id,
+    plant_id,
+    count(*) over (partition by manhole_id) > 1 as drains_to_several_plants
+from upstream

@@ -30,6 +30,7 @@ with segments as (
     from {{ ref('int_segment_network') }} as n
     inner join {{ ref('stg_census__pipes') }} as p on p.segment_id = n.segment_id
     left join {{ ref('manning_roughness') }} as r on r.material = p.material
+    where n.pipe_category in ('sewage', 'combined')
 ),
 
 capacity as (

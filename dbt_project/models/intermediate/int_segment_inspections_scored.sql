@@ -4,9 +4,16 @@
   Grain: one row per inspection of a segment (batch_id, segment_id).
 
   Per class (structural / functional), on the defects of one inspection, ordered by position:
-  1. Merge: a defect whose clear distance to the end of the previous defect (position − previous
-     position − previous length, rounded to the millimetre) is ≤ 1.0 m joins that defect's group; a group counts as ONE defect
-     with the highest points of its members and spans from its first start to its last end.
+  1. Merge (CJJ 181-2012 §8.1: 管道纵向 1 m 范围内两个以上缺陷同时出现时，分值应叠加计算；叠加计算的结果超过
+     10 分时，应按 10 分计): a defect whose clear distance to the end of the previous defect (position −
+     previous position − previous length, rounded to the millimetre) is ≤ 1.0 m joins that defect's group;
+     a group counts as ONE defect whose points are the SUM of its members' points, capped at 10, and spans
+     from its first start to its last end. (The ≤ 1.0 m band is the one n1 (> 1.5 m) and n2 (1.0–1.5 m]
+     leave; a chain of close defects is one group: docs/decisions.md.)
+  0. Methods (CJJ 181-2012 §5 声纳检测, §6 管道潜望镜检测): sonar sees the cross-section under water,
+     not the pipe wall, so a sonar inspection gives no structural assessment (structural columns NULL,
+     its structural codes ignored); QV (periscope) is a preliminary look: structural_is_preliminary.
+     CCTV is the structural inspection. Which inspection speaks for a segment is int_segment_condition's.
   2. Spacing of the (merged) defects: the clear distance to the nearest neighbour of the same class;
      > 1.5 m (or no neighbour) → n1, (1.0, 1.5] m → n2 (weighted by α = 1.1).
   3. S = (ΣP_i1 + α·ΣP_i2) / n, F = max(Smax, S); Y and G alike for functional defects.
@@ -21,6 +28,7 @@
 {%- set alpha = 1.1 -%}
 {%- set merge_within_m = 1.0 -%}
 {%- set n2_within_m = 1.5 -%}
+{%- set merged_points_cap = 10 -%}
 
 with inspections as (
     select
@@ -31,6 +39,14 @@ with inspections as (
         max(inspected_length_m)  as inspected_length_m
     from {{ ref('stg_inspections__defects') }}
     group by batch_id, segment_id
+),
+
+methods as (
+    select
+        *,
+        coalesce(method in ('CCTV', 'QV'), false) as assesses_structure,
+        coalesce(method = 'QV', false)            as structural_is_preliminary
+    from inspections
 ),
 
 defects as (
@@ -48,6 +64,8 @@ defects as (
     inner join {{ ref('cjj181_defect_scores') }} as s
         on s.defect_code = d.defect_code and s.grade = d.defect_grade
     where d.defect_code is not null
+      -- a sonar inspection has no structural findings (see the header)
+      and not (s.defect_class = 'structural' and coalesce(d.method, '') = 'SONAR')
 ),
 
 ordered as (
@@ -79,7 +97,7 @@ merged as (
         segment_id,
         defect_class,
         group_no,
-        max(points)  as points,
+        least(sum(points), {{ merged_points_cap }}) as points,
         min(start_m) as start_m,
         max(end_m)   as end_m,
         count(*)     as n_observations,
@@ -146,17 +164,20 @@ scored as (
         i.inspected_on,
         i.method,
         i.inspected_length_m,
+        i.assesses_structure,
+        i.structural_is_preliminary,
         coalesce(p.length_m, i.inspected_length_m)                   as assessed_length_m,
         p.size_mm,
         p.area_importance,
         p.soil_type,
-        coalesce(st.n_defects, 0)                                     as n_structural_defects,
+        case when i.assesses_structure then coalesce(st.n_defects, 0) end as n_structural_defects,
         coalesce(fn.n_defects, 0)                                     as n_functional_defects,
         coalesce(st.n_observations, 0) + coalesce(fn.n_observations, 0) as n_defect_observations,
-        coalesce(st.n_leakage, 0)                                     as n_leakage_defects,
-        round(coalesce(st.mean_score, 0), 4)                          as structural_s,
-        coalesce(st.max_points, 0)                                    as structural_smax,
-        round(greatest(coalesce(st.max_points, 0), coalesce(st.mean_score, 0)), 4) as structural_f,
+        case when i.assesses_structure then coalesce(st.n_leakage, 0) end as n_leakage_defects,
+        case when i.assesses_structure then round(coalesce(st.mean_score, 0), 4) end as structural_s,
+        case when i.assesses_structure then coalesce(st.max_points, 0) end as structural_smax,
+        case when i.assesses_structure
+             then round(greatest(coalesce(st.max_points, 0), coalesce(st.mean_score, 0)), 4) end as structural_f,
         round(coalesce(fn.mean_score, 0), 4)                          as functional_y,
         coalesce(fn.max_points, 0)                                    as functional_ymax,
         round(greatest(coalesce(fn.max_points, 0), coalesce(fn.mean_score, 0)), 4) as functional_g,
@@ -166,7 +187,7 @@ scored as (
         case when fn.mean_score > 0 and coalesce(p.length_m, i.inspected_length_m) > 0
              then round(fn.weighted_length / (fn.mean_score * coalesce(p.length_m, i.inspected_length_m)), 4)
         end                                                           as functional_density
-    from inspections as i
+    from methods as i
     left join pipes as p on p.segment_id = i.segment_id
     left join per_class as st
         on st.batch_id = i.batch_id and st.segment_id = i.segment_id and st.defect_class = 'structural'
@@ -208,6 +229,8 @@ select
     x.inspected_on,
     x.method,
     x.inspected_length_m,
+    x.assesses_structure,
+    x.structural_is_preliminary,
     x.assessed_length_m,
     x.n_structural_defects,
     x.n_functional_defects,

@@ -1,12 +1,14 @@
 {#-
-  管段上游的许可排水量：从每个有有效排水许可的接驳井沿流向向下游追踪（递归CTE，UNION 去重，环路自然终止），
+  管段上游的许可排水量：从每个有有效排水许可的接驳井沿定向后的污水/合流管向下游追踪（macro reachable），
   每个被经过的管段累加该井的许可排水量。分叉处两支都计入（偏保守）。
-  Permitted discharge upstream of each segment: walk downstream from every connection manhole with valid
-  drainage permits (recursive CTE with UNION: cycle-safe, set-based) and add its permitted volume to
-  every segment passed. At a bifurcation both branches carry the full volume (conservative).
+  Permitted discharge upstream of each sewage/combined segment: walk downstream from every connection
+  manhole with valid drainage permits (macro reachable) and add its permitted volume to every segment
+  passed. At a bifurcation both branches carry the full volume (conservative).
 -#}
-with recursive edges as (
-    select segment_id, from_manhole_id, to_manhole_id from {{ ref('int_network_edges') }}
+with edges as (
+    select segment_id, from_manhole_id, to_manhole_id
+    from {{ ref('int_network_edges') }}
+    where pipe_category in ('sewage', 'combined')
 ),
 
 sources as (
@@ -19,12 +21,10 @@ sources as (
     group by connection_manhole_id
 ),
 
-downstream (origin_manhole_id, manhole_id) as (
-    select manhole_id, manhole_id from sources
-    union
-    select d.origin_manhole_id, e.to_manhole_id
-    from downstream as d
-    inner join edges as e on e.from_manhole_id = d.manhole_id
+downstream as (
+    select origin_id as origin_manhole_id, node_id as manhole_id
+    from {{ reachable('select manhole_id as origin_id, manhole_id as node_id from sources',
+                      'select from_manhole_id as from_id, to_manhole_id as to_id from edges') }} as r
 ),
 
 passed as (
@@ -36,7 +36,7 @@ passed as (
 
 select
     p.segment_id,
-    sum(s.permitted_volume_m3d)   as upstream_permitted_m3d,
+    round(sum(s.permitted_volume_m3d), 3) as upstream_permitted_m3d,
     sum(s.n_permits)              as upstream_permits,
     count(*)                      as upstream_connection_manholes
 from passed as p

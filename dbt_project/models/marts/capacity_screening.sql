@@ -18,7 +18,7 @@ select
     round(c.slope, 6)                                  as slope,
     c.q_full_m3s,
     c.q_full_m3d,
-    c.upstream_permitted_m3d,
+    round(c.upstream_permitted_m3d, 2)                 as upstream_permitted_m3d,
     c.upstream_permits,
     c.load_share,
     {{ var('capacity_share_threshold') }}              as threshold_share,

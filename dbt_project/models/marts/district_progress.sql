@@ -1,19 +1,28 @@
 {#-
   行动方案进度：每个区县 × 范围（建成区/工业园区）× 报告日期一行，另加全市行（district_code 331000）。
-  报告日期 = 从 plan_start_date 到 reporting_date 的每个月末，再加 reporting_date 本身。
-  排查率 = 已检测长度 / 管网长度；整改率 = 已整改问题管段长度 / 已发现问题管段长度（污水管+合流管）。
+  报告日期 = 从 plan_start_date 到 reporting_date 的每个月末（不晚于报告日），再加 reporting_date 本身。
+  排查率 = 行动期间结构性检测（CCTV/QV）实际检测的长度 / 管网长度（int_progress_inspected_length）；
+  整改率 = 对症工程已验收整改的问题管段长度 / 需整改的问题管段长度（已复评为 I–II 级的不计入分子分母，
+  见 int_segment_problem_status）；待验收与已复评长度单独列出。污水管+合流管。
   目标：target_* 为报告日已到期的最近一个目标（须已达到），next_target_* 为下一个目标；
-  expected_*_pct 为按直线进度应达到的百分比：从上一个目标（或方案起点的 0%）到下一个目标线性插值；
-  on_track = 实际百分比 ≥ 应达到的百分比（到期日当天即等于该目标值，例如恰好 60% 为达标）。
-  Plan progress per district, scope and reporting date, plus city rows. on_track compares each percentage
-  with the straight-line trajectory between consecutive targets (see docs/marts.md).
+  expected_*_pct 为参考进度：从上一个目标（或方案起点的 0%）到下一个目标的直线插值（方案未规定中间进度，仅供参考）；
+  on_track = 实际百分比 ≥ 参考进度（到期日当天即等于该目标值，例如恰好 60% 为达标）。
+  Plan progress per district, scope and reporting date (never after it), plus city rows. on_track compares each
+  percentage with the straight-line reference pace (参考进度) between consecutive targets (docs/marts.md).
 -#}
 with segments as (
     select * from {{ ref('int_progress_segments') }}
 ),
 
+inspected as (
+    select i.segment_id, i.inspected_on, i.added_length_m, s.district_code, s.scope
+    from {{ ref('int_progress_inspected_length') }} as i
+    inner join segments as s on s.segment_id = i.segment_id
+),
+
 dates as (
-    {{ month_ends(plan_start_date(), reporting_date()) }}
+    select as_of from ({{ month_ends(plan_start_date(), reporting_date()) }}) as m
+    where as_of <= {{ reporting_date() }}
     union
     select {{ reporting_date() }}
 ),
@@ -25,28 +34,66 @@ units as (
 ),
 
 city_segments as (
-    select segment_id, district_code, scope, length_m, first_inspected_on, is_problem, problem_identified_on, rectified_on
+    select segment_id, district_code, scope, length_m, in_register, problem_identified_on, rectified_on,
+           regraded_on, works_completed_on
     from segments
     union all
-    select segment_id, '331000', scope, length_m, first_inspected_on, is_problem, problem_identified_on, rectified_on
+    select segment_id, '331000', scope, length_m, in_register, problem_identified_on, rectified_on,
+           regraded_on, works_completed_on
     from segments
 ),
 
-measured as (
+city_inspected as (
+    select segment_id, inspected_on, added_length_m, district_code, scope from inspected
+    union all
+    select segment_id, inspected_on, added_length_m, '331000', scope from inspected
+),
+
+network as (
     select
         u.district_code,
         u.scope,
         d.as_of,
-        coalesce(sum(s.length_m), 0)                                                            as network_length_m,
-        coalesce(sum(case when s.first_inspected_on <= d.as_of then s.length_m else 0 end), 0)   as inspected_length_m,
-        coalesce(sum(case when s.is_problem and s.problem_identified_on <= d.as_of then s.length_m else 0 end), 0)
-                                                                                                 as problem_length_m,
-        coalesce(sum(case when s.is_problem and s.problem_identified_on <= d.as_of
-                           and s.rectified_on <= d.as_of then s.length_m else 0 end), 0)        as rectified_length_m
+        coalesce(sum(s.length_m), 0)                                                              as network_length_m,
+        coalesce(sum(case when s.in_register and s.problem_identified_on <= d.as_of
+                           and not coalesce(s.regraded_on <= d.as_of, false) then s.length_m end), 0) as problem_length_m,
+        coalesce(sum(case when s.in_register and s.rectified_on <= d.as_of then s.length_m end), 0)   as rectified_length_m,
+        coalesce(sum(case when s.in_register and s.regraded_on <= d.as_of then s.length_m end), 0)    as regraded_length_m,
+        coalesce(sum(case when s.in_register and s.works_completed_on <= d.as_of
+                           and not coalesce(s.rectified_on <= d.as_of, false)
+                           and not coalesce(s.regraded_on <= d.as_of, false) then s.length_m end), 0)
+                                                                                                   as awaiting_acceptance_length_m
     from units as u
     cross join dates as d
     left join city_segments as s on s.district_code = u.district_code and s.scope = u.scope
     group by u.district_code, u.scope, d.as_of
+),
+
+coverage as (
+    select
+        u.district_code,
+        u.scope,
+        d.as_of,
+        coalesce(sum(case when i.inspected_on <= d.as_of then i.added_length_m end), 0) as inspected_length_m
+    from units as u
+    cross join dates as d
+    left join city_inspected as i on i.district_code = u.district_code and i.scope = u.scope
+    group by u.district_code, u.scope, d.as_of
+),
+
+measured as (
+    select
+        n.district_code,
+        n.scope,
+        n.as_of,
+        round(n.network_length_m, 2)                 as network_length_m,
+        round(c.inspected_length_m, 2)               as inspected_length_m,
+        round(n.problem_length_m, 2)                 as problem_length_m,
+        round(n.rectified_length_m, 2)               as rectified_length_m,
+        round(n.regraded_length_m, 2)                as regraded_length_m,
+        round(n.awaiting_acceptance_length_m, 2)     as awaiting_acceptance_length_m
+    from network as n
+    inner join coverage as c on c.district_code = n.district_code and c.scope = n.scope and c.as_of = n.as_of
 ),
 
 percentages as (
@@ -114,6 +161,8 @@ select
     p.problem_length_m,
     p.rectified_length_m,
     p.rectified_pct,
+    p.awaiting_acceptance_length_m,
+    p.regraded_length_m,
     it.in_force_pct                       as inspected_target_pct,
     it.in_force_deadline                  as inspected_target_deadline,
     it.next_pct                           as inspected_next_target_pct,

@@ -3,10 +3,13 @@
   Gaps and cycles found while tracing, and references to objects the census does not know, one row each.
   anomaly_kind:
     cycle                      环路上的检查井（cycle_id 为环内最小井号）
-    dead_end                   无出流管段且不是进厂井的检查井：污水流不到厂（管网缺口），附其后滞留的上游管段数与长度
+    dead_end                   有来水、无出流管段、又不是出口的检查井（管网缺口），附其后滞留的上游管段数与长度
     no_downstream_plant        每个区县一行：追踪不到任何污水处理厂的污水/合流管段数与长度（逐段见 pipe_segments）
     several_plants             流向多座污水处理厂的检查井（分叉）
-    reversed_segment           按管底标高判定为逆向绘制并已反转的管段（也可能是倒坡，需核查）
+    reversed_segment           绘制方向流不到任何出口、反过来能流到而被反转的管段（按管网定向，见 int_network_edges）
+    adverse_slope              倒坡：沿水流方向管底升高超过 var invert_tolerance_m 的管段（管道缺陷，不是绘图错误）
+    direct_discharge           直排口：终点为排放口的污水管或合流管（污水未经处理排入水体），优先整治
+    discharger_on_storm        接驳井只连着雨水管的排水许可：污水排入雨水管网（分流地区禁止）
     self_loop                  起终点为同一检查井的管段
     missing_manhole            管段端点不在检查井普查中
     isolated_manhole           没有任何管段连接的检查井
@@ -31,9 +34,17 @@ plants as (
 ),
 
 endpoints as (
-    select segment_id, start_manhole_id as manhole_id, district_code from pipes
+    select segment_id, start_manhole_id as manhole_id, district_code, pipe_category from pipes
     union all
-    select segment_id, end_manhole_id, district_code from pipes
+    select segment_id, end_manhole_id, district_code, pipe_category from pipes
+),
+
+storm_only_manholes as (
+    select manhole_id
+    from endpoints
+    where manhole_id is not null
+    group by manhole_id
+    having count(case when pipe_category <> 'storm' then 1 end) = 0
 ),
 
 anomalies as (
@@ -45,8 +56,8 @@ anomalies as (
 
     union all
     select 'dead_end', 'manhole', manhole_id, inflow_segment_id, district_code,
-           'no outgoing sewage pipe and no plant inlet: ' || cast(stranded_segments as varchar)
-           || ' upstream segments (' || cast(cast(round(stranded_length_m) as bigint) as varchar) || ' m) drain to no plant'
+           'no outgoing pipe and no outlet (' || inflow_categories || '): ' || cast(stranded_segments as varchar)
+           || ' upstream segments (' || cast(cast(round(stranded_length_m) as bigint) as varchar) || ' m) reach no outlet'
     from {{ ref('int_network_dead_ends') }}
 
     union all
@@ -57,7 +68,7 @@ anomalies as (
            || cast(cast(round(sum(e.length_m)) as bigint) as varchar) || ' m) drain to no plant'
     from {{ ref('int_segment_network') }} as n
     inner join edges as e on e.segment_id = n.segment_id
-    where n.downstream_plant_id is null
+    where n.downstream_plant_id is null and n.pipe_category in ('sewage', 'combined')
     group by e.district_code
 
     union all
@@ -69,9 +80,28 @@ anomalies as (
 
     union all
     select 'reversed_segment', 'segment', segment_id, from_manhole_id, district_code,
-           'drawn against the flow; reoriented by invert elevations'
+           'drawn towards no outlet; reversed, it reaches one (' || pipe_category || ')'
     from edges
     where is_reversed
+
+    union all
+    select 'adverse_slope', 'segment', segment_id, from_manhole_id, district_code,
+           'invert rises ' || cast(-fall_m as varchar) || ' m along the flow (' || pipe_category || ')'
+    from edges
+    where slope_class = 'adverse'
+
+    union all
+    select 'direct_discharge', 'segment', n.segment_id, n.to_manhole_id, e.district_code,
+           n.pipe_category || ' pipe ends at outfall ' || n.to_manhole_id || ': sewage reaches the water untreated'
+    from {{ ref('int_segment_network') }} as n
+    inner join edges as e on e.segment_id = n.segment_id
+    where n.is_direct_discharge
+
+    union all
+    select 'discharger_on_storm', 'drainage_permit', d.permit_no, d.connection_manhole_id, d.district_code,
+           'connection manhole is on storm pipes only: sewage enters the storm network'
+    from {{ ref('stg_permits__drainage') }} as d
+    inner join storm_only_manholes as s on s.manhole_id = d.connection_manhole_id
 
     union all
     select 'self_loop', 'segment', segment_id, start_manhole_id, district_code, 'starts and ends at the same manhole'
@@ -95,7 +125,8 @@ anomalies as (
     select 'plant_inlet_unconnected', 'plant', p.plant_id, p.inlet_manhole_id, p.district_code,
            'no sewage pipe reaches the inlet manhole'
     from plants as p
-    where not exists (select 1 from edges as e where e.to_manhole_id = p.inlet_manhole_id)
+    where not exists (select 1 from edges as e
+                      where e.to_manhole_id = p.inlet_manhole_id and e.pipe_category in ('sewage', 'combined'))
 
     union all
     select distinct 'unknown_segment_reference', 'inspection', i.batch_id, i.segment_id, cast(null as varchar),

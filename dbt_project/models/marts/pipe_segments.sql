@@ -1,16 +1,9 @@
--- 管段状况（CJJ 181-2012）：每个普查管段一行，未检测的管段评估列为空。
--- Pipe condition per census segment (CJJ 181-2012); assessment columns are NULL until inspected.
--- is_problem = 现为问题管段（在问题管网数据库中且尚未整改）；in_problem_register = 曾列入（含已整改）。
-with problems as (
-    select
-        segment_id,
-        {{ joined_distinct('reason') }} as problem_reasons,
-        -- rectified when every reason is resolved (same rule as problem_pipes)
-        case when count(resolved_on) = count(*) then max(resolved_on) end as rectified_on
-    from {{ ref('int_segment_problems') }}
-    group by segment_id
-)
-
+-- 管段状况（CJJ 181-2012）：每个普查管段一行，未检测的管段评估列为空。结构性等级来自最近一次 CCTV（无 CCTV 时为 QV 初判），
+-- 功能性等级来自最近一次检测（int_segment_condition）；定向、倒坡、出口、直排口来自 int_segment_network；
+-- 问题状态来自 int_segment_problem_status（唯一的状态计算处）。
+-- Pipe condition per census segment: structure from the latest CCTV (else QV, preliminary), function from the
+-- latest inspection; orientation, slope class, outlet and direct discharge from the network; register status
+-- from int_segment_problem_status. is_problem = in the register and neither rectified nor re-graded.
 select
     p.segment_id,
     p.district_code,
@@ -22,7 +15,7 @@ select
     p.box_width_mm,
     p.box_height_mm,
     p.material,
-    p.length_m,
+    round(p.length_m, 2)                         as length_m,
     p.install_year,
     p.data_source,
     p.road_name,
@@ -32,10 +25,18 @@ select
     n.to_manhole_id,
     coalesce(n.is_reversed, false)               as is_reversed,
     n.slope,
+    n.slope_class,
     n.downstream_plant_id,
+    n.downstream_outlet_id,
+    n.downstream_outlet_kind,
+    coalesce(n.is_direct_discharge, false)       as is_direct_discharge,
     c.first_inspected_on,
     c.last_inspected_on,
     coalesce(c.n_inspections, 0)                 as n_inspections,
+    c.last_method,
+    c.structural_inspected_on,
+    c.structural_method,
+    c.structural_is_preliminary,
     c.n_structural_defects,
     c.n_functional_defects,
     c.n_leakage_defects,
@@ -54,12 +55,15 @@ select
     c.ri_grade,
     c.mi,
     c.mi_grade,
-    pr.segment_id is not null                    as in_problem_register,
-    pr.segment_id is not null
-        and not coalesce(pr.rectified_on <= {{ reporting_date() }}, false) as is_problem,
-    pr.problem_reasons,
+    coalesce(cap.is_capacity_candidate, false)   as is_capacity_candidate,
+    st.segment_id is not null                    as in_problem_register,
+    coalesce(st.status not in ('rectified', 're_graded'), false) as is_problem,
+    st.status                                    as problem_status,
+    st.priority                                  as problem_priority,
+    st.problem_reasons,
     p.geometry
 from {{ ref('stg_census__pipes') }} as p
 left join {{ ref('int_segment_network') }} as n on n.segment_id = p.segment_id
 left join {{ ref('int_segment_condition') }} as c on c.segment_id = p.segment_id
-left join problems as pr on pr.segment_id = p.segment_id
+left join {{ ref('int_segment_capacity') }} as cap on cap.segment_id = p.segment_id
+left join {{ ref('int_segment_problem_status') }} as st on st.segment_id = p.segment_id

@@ -1,7 +1,7 @@
 {#-
   每座厂每月：进水 BOD5 月均值（化验数据）、进水流量（在线监测进口小时值，仅标记 N）、设计规模与负荷率。
   Per plant and month: mean influent BOD5 (lab), mean daily inflow from the valid hourly inlet flow
-  (m³/h × 24), design capacity and load rate.
+  (m³/h × 24; HJ 212 sends L/s, converted at load by the contract), design capacity and load rate.
 -#}
 with lab as (
     select
@@ -43,8 +43,8 @@ select
     round(l.mean_cod, 4)                                           as mean_influent_cod_mg_l,
     round(f.mean_flow_m3d, 2)                                      as mean_flow_m3d,
     coalesce(f.valid_flow_hours, 0)                                as valid_flow_hours,
-    p.design_capacity_m3d,
-    {{ pct('f.mean_flow_m3d', 'p.design_capacity_m3d') }}          as load_rate_pct
+    round(p.design_capacity_m3d, 2)                                as design_capacity_m3d,
+    {{ pct('round(f.mean_flow_m3d, 2)', 'p.design_capacity_m3d') }} as load_rate_pct
 from months as m
 inner join {{ ref('stg_plants__registry') }} as p on p.plant_id = m.plant_id
 left join lab as l on l.plant_id = m.plant_id and l.month = m.month

@@ -1,21 +1,12 @@
--- 问题管网数据库：每个问题管段一行，含原因、长度、覆盖项目、整改状态与整改日期。
--- The problem-facility register: every problem segment with its reasons, length, project, status.
-with reasons as (
-    select
-        segment_id,
-        min(identified_on)                                                   as identified_on,
-        max(case when reason = 'structural_grade' then 1 else 0 end) = 1     as reason_structural_grade,
-        max(case when reason = 'ri_grade' then 1 else 0 end) = 1             as reason_ri_grade,
-        max(case when reason = 'severe_misconnection' then 1 else 0 end) = 1 as reason_severe_misconnection,
-        max(case when reason = 'capacity' then 1 else 0 end) = 1             as reason_capacity,
-        {{ joined_distinct('reason') }}                                      as problem_reasons,
-        -- rectified when every reason is resolved; the date is the last resolution
-        case when count(resolved_on) = count(*) then max(resolved_on) end    as rectified_on
-    from {{ ref('int_segment_problems') }}
-    group by segment_id
-),
-
-projects as (
+{#-
+  问题管网数据库：每个问题管段一行，含原因、优先级（1 直排口，2 结构/修复指数 IV 级，3 其他）、覆盖项目、状态与日期。
+  状态（int_segment_problem_status，唯一的计算处）：rectified 对症工程已验收；awaiting_acceptance 已完工待验收；
+  re_graded 其后 CCTV 复评为 I–II 级（不是工程整改）；in_progress 对症工程在建；open 未整改。
+  能力不足候选未经核实不列入（见 capacity_screening）。
+  The problem register: reasons, priority, covering projects, status and its dates. Capacity candidates are
+  not in it until verified.
+-#}
+with projects as (
     select
         ps.segment_id,
         {{ joined_distinct('ps.project_id') }}                               as project_ids,
@@ -28,7 +19,7 @@ projects as (
 )
 
 select
-    r.segment_id,
+    st.segment_id,
     s.district_code,
     s.scope,
     s.pipe_category,
@@ -38,22 +29,21 @@ select
     s.structural_grade,
     s.ri_grade,
     s.functional_grade,
-    r.reason_structural_grade,
-    r.reason_ri_grade,
-    r.reason_severe_misconnection,
-    r.reason_capacity,
-    r.problem_reasons,
-    r.identified_on,
+    st.priority,
+    st.reason_direct_discharge,
+    st.reason_structural_grade,
+    st.reason_ri_grade,
+    st.reason_severe_misconnection,
+    st.problem_reasons,
+    st.identified_on,
     pj.project_ids,
     case pj.best_status_rank when 1 then 'accepted' when 2 then 'completed' when 3 then 'under_construction'
                              when 4 then 'suspended' when 5 then 'planning' end as project_status,
-    case
-        when r.rectified_on is not null and r.rectified_on <= {{ reporting_date() }} then 'rectified'
-        when pj.best_status_rank <= 3 then 'in_progress'
-        else 'open'
-    end                                                       as status,
-    case when r.rectified_on <= {{ reporting_date() }} then r.rectified_on end as rectified_on,
+    st.status,
+    st.rectified_on,
+    st.regraded_on,
+    st.works_completed_on,
     s.downstream_plant_id
-from reasons as r
-inner join {{ ref('pipe_segments') }} as s on s.segment_id = r.segment_id
-left join projects as pj on pj.segment_id = r.segment_id
+from {{ ref('int_segment_problem_status') }} as st
+inner join {{ ref('pipe_segments') }} as s on s.segment_id = st.segment_id
+left join projects as pj on pj.segment_id = st.segment_id

@@ -4,11 +4,11 @@ select
     district_code,
     coalesce(funding_source, 'unknown')                                       as funding_source,
     count(*)                                                                  as projects,
-    coalesce(sum(investment_yuan), 0)                                         as investment_yuan,
-    coalesce(sum(case when status in ('completed', 'accepted') then investment_yuan end), 0) as investment_completed_yuan,
-    coalesce(sum(case when status = 'under_construction' then investment_yuan end), 0)       as investment_under_construction_yuan,
-    coalesce(sum(case when status in ('planning', 'suspended') then investment_yuan end), 0) as investment_planning_or_suspended_yuan,
+    round(coalesce(sum(investment_yuan), 0), 2)                               as investment_yuan,
+    round(coalesce(sum(case when status in ('completed', 'accepted') then investment_yuan end), 0), 2) as investment_completed_yuan,
+    round(coalesce(sum(case when status = 'under_construction' then investment_yuan end), 0), 2)       as investment_under_construction_yuan,
+    round(coalesce(sum(case when status in ('planning', 'suspended') then investment_yuan end), 0), 2) as investment_planning_or_suspended_yuan,
     count(case when is_overdue then 1 end)                                    as projects_overdue,
-    coalesce(sum(length_covered_m), 0)                                        as length_covered_m
+    round(coalesce(sum(length_covered_m), 0), 2)                              as length_covered_m
 from {{ ref('project_portfolio') }}
 group by 1, 2

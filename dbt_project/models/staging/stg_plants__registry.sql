@@ -6,6 +6,7 @@ select
     cast(plant_type as varchar)          as plant_type,
     cast(design_capacity_m3d as double)  as design_capacity_m3d,
     cast(standard as varchar)            as standard,
+    cast(standard_effective_from as date) as standard_effective_from,
     cast(commissioned_on as date)        as commissioned_on,
     cast(inlet_mn as varchar)            as inlet_mn,
     cast(outlet_mn as varchar)           as outlet_mn,
