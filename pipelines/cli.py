@@ -42,7 +42,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         generate(home.root, scale=args.sample_scale, seed=args.sample_seed, progress=True)
     from pipelines.runner import run_main_job
 
-    return run_main_job(home)
+    return run_main_job(home, reporting_date=args.reporting_date)
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    """Acknowledge alerts: a CSV into landing/alert_acks/, loaded by the next run like every delivery."""
+    from pipelines.report.acks import write_acknowledgement
+
+    home = DataHome.resolve(args.home).ensure()
+    path = write_acknowledgement(home, args.alert_keys, by=args.by, on=args.on, action=args.action,
+                                 remarks=args.remarks)
+    print(f"sewershare: 已写入签收 {len(args.alert_keys)} 条 → {path}（下次运行入库）")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="scale of the sample generated when landing/ and archive/ are empty")
     run.add_argument("--sample-seed", type=int, default=42)
     run.add_argument("--no-sample", action="store_true", help="never generate the sample")
+    run.add_argument("--reporting-date", default=None,
+                     help="reporting date of the KPI marts, ledger and alerts (YYYY-MM-DD; default: today)")
     run.set_defaults(func=cmd_run)
+
+    ack = sub.add_parser("ack", help="acknowledge alerts (预警签收): writes landing/alert_acks/*.csv")
+    ack.add_argument("--home", default=argparse.SUPPRESS)
+    ack.add_argument("alert_keys", nargs="+", help="alert_key of marts.alerts")
+    ack.add_argument("--by", required=True, help="签收单位, e.g. 市综合执法局 (a value of sources/alert_acks.yml)")
+    ack.add_argument("--on", default=None, help="签收日期 YYYY-MM-DD (default: today)")
+    ack.add_argument("--action", default=None, help="处置措施")
+    ack.add_argument("--remarks", default=None, help="备注")
+    ack.set_defaults(func=cmd_ack)
     return parser
 
 

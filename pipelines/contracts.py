@@ -13,7 +13,14 @@ from pipelines.home import SOURCES_DIR
 FEEDS = (
     "census_pipes", "census_manholes", "inspections", "misconnections", "drainage_permits",
     "discharge_permits", "plants", "plant_online", "plant_lab", "enforcement", "upgrade_projects",
+    "task_progress",
 )
+
+# One rule for "a feed is overdue for its cadence": no delivery for more than this many days. Read by the dbt
+# sources' freshness (kept equal by tests/unit/test_dbt_project.py), by the alerts mart (passed to dbt as the
+# var ``feed_delivery_rules`` by the dbt asset) and by the Dagster freshness checks; never copied elsewhere.
+# A cadence period plus a grace period for the bureau's working days (a monthly export due by mid-month).
+CADENCE_OVERDUE_AFTER_DAYS = {"daily": 2, "weekly": 10, "monthly": 45, "quarterly": 120, "yearly": 400}
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class Column:
     geometry_type: str | None = None
     derived: bool = False
     note: str | None = None
+    # identity (the key) / structural / descriptive (sources/README.md, "Field roles"; issue 8)
+    role: str = "descriptive"
 
     @property
     def header(self) -> str:
@@ -104,3 +113,18 @@ def load_contracts(sources_dir: Path = SOURCES_DIR) -> dict[str, Contract]:
         contract = load_contract(path)
         contracts[contract.feed] = contract
     return contracts
+
+
+def overdue_after_days(cadence: str) -> int | None:
+    """Days without a delivery after which a feed of this cadence is overdue; None for feeds without a cadence
+    (``on_demand``: acknowledgements, corrections)."""
+    return CADENCE_OVERDUE_AFTER_DAYS.get(cadence)
+
+
+def delivery_rules(contracts: dict[str, Contract] | None = None) -> list[dict[str, Any]]:
+    """Per feed with a cadence: ``{feed, title_zh, owner, cadence, overdue_after_days}`` (the var
+    ``feed_delivery_rules`` of the dbt project)."""
+    contracts = load_contracts() if contracts is None else contracts
+    return [{"feed": c.feed, "title_zh": c.title_zh, "owner": c.owner, "cadence": c.cadence,
+             "overdue_after_days": overdue_after_days(c.cadence)}
+            for c in contracts.values() if overdue_after_days(c.cadence) is not None]

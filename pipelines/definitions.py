@@ -1,7 +1,8 @@
 """The one Definitions object of the sewershare code location.
 
 Lineage runs from a bureau's file to an extract: ingest assets ``raw/<feed>`` (one per contract) →
-dbt models (staging → marts; dbt tests as asset checks) → quality checks (GE suites) → publication.
+dbt models (staging → marts; dbt tests as asset checks) → quality checks (GE suites) → publication →
+the progress report (``report/progress``, from the published copy).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pipelines.home import DataHome
 from pipelines.ingest.assets import build_ingest_assets
 from pipelines.publish.assets import publish_assets
 from pipelines.quality.checks import build_quality_checks
+from pipelines.report.assets import report_assets
 from pipelines.resources import HomeResource, WarehouseResource
 from pipelines.transform.assets import dbt_models, dbt_resource
 
@@ -22,7 +24,7 @@ def build_definitions(home: DataHome | None = None) -> Definitions:
     home = (home or DataHome.resolve()).ensure()
     contracts = load_contracts()
     ingest_assets = build_ingest_assets(contracts)
-    assets = [*ingest_assets, dbt_models, *publish_assets]
+    assets = [*ingest_assets, dbt_models, *publish_assets, *report_assets]
     main_job = define_asset_job(
         MAIN_JOB_NAME, selection=AssetSelection.all(),
         description="全量作业：接入各部门文件 → dbt 构建共享专题库 → 质量关口 → 发布只读库与数据包。"

@@ -45,16 +45,16 @@ def _print_feed_summary(home: DataHome, run_id: str) -> None:
         print("(没有新文件 no new files)")
 
 
-def run_main_job(home: DataHome) -> int:
+def run_main_job(home: DataHome, reporting_date: str | None = None) -> int:
     from pipelines.definitions import MAIN_JOB_NAME, build_definitions
 
     os.environ["SEWERSHARE_HOME"] = str(home.root)
     defs = build_definitions(home)
     job = defs.resolve_job_def(MAIN_JOB_NAME)
-    result = job.execute_in_process(
-        instance=_instance(home), raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-    )
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if reporting_date:
+        run_config["ops"] = {"dbt_models": {"config": {"reporting_date": reporting_date}}}
+    result = job.execute_in_process(instance=_instance(home), raise_on_error=False, run_config=run_config)
     _print_feed_summary(home, result.run_id)
 
     failed_checks = [

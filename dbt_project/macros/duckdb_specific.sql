@@ -25,3 +25,9 @@
     select cast(d as date) as {{ day_name }}
     from generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval 1 day) as g(d)
 {%- endmacro %}
+
+{#- A point in the warehouse CRS (EPSG:4549, metres) from CGCS2000 longitude/latitude (EPSG:4490); needs the
+    spatial extension (the model's pre_hook loads it). -#}
+{% macro point_4549_from_lonlat(longitude, latitude) -%}
+    ST_Transform(ST_Point({{ longitude }}, {{ latitude }}), 'EPSG:4490', 'EPSG:4549', always_xy := true)
+{%- endmacro %}

@@ -1,4 +1,4 @@
-"""Entry point: write the eleven sample feeds into ``landing/`` and ``sample_truth.json``.
+"""Entry point: write the sample feeds (every feed of ``FEEDS``) into ``landing/`` and ``sample_truth.json``.
 
 Work is streamed district by district (network → census → inspections → misconnections →
 drainage permits → projects), then the city-wide feeds (discharge permits, enforcement, the
@@ -28,6 +28,7 @@ from pipelines.sample.places import DISTRICTS
 from pipelines.sample.plants import (daily, make_plants, monitoring_days, period, write_lab, write_online,
                                      write_registry)
 from pipelines.sample.projects import write_projects
+from pipelines.sample.tasks import write_task_progress
 from pipelines.sample.rand import allocate
 from pipelines.sample.truth import Truth
 
@@ -49,7 +50,7 @@ def _landing_files(home: DataHome) -> list[Path]:
 def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = True, force: bool = False) -> dict:
     """Write the sample bureau exports of ``scale`` (1 = one city-year) into ``home/landing/<feed>/``
     and ``home/sample_truth.json``; return the truth. Refuses to write over existing landing files
-    unless ``force`` (then the eleven feed folders are emptied first; other files in landing/ stay)."""
+    unless ``force`` (then the feed folders are emptied first; other files in landing/ stay)."""
     if scale <= 0:
         raise ValueError("scale must be positive")
     data_home = DataHome.resolve(home)
@@ -79,7 +80,7 @@ def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = T
         projects = allocate(round(PROJECTS_AT_SCALE_1 * scale), weights)
         misconnections = allocate(round(MISCONNECTIONS_AT_SCALE_1 * scale),
                                   [d.weight * (1 + 2 * d.combined_share) for d in DISTRICTS])
-        total_steps = len(DISTRICTS) + 3 + len(plants)
+        total_steps = len(DISTRICTS) + 4 + len(plants)
         ctx.bar = tqdm(total=total_steps, desc="sewershare sample", unit="step", disable=not progress,
                        dynamic_ncols=True)
         inspected = {}
@@ -108,6 +109,8 @@ def generate(home: Path, scale: float = 0.01, seed: int = 42, progress: bool = T
         ctx.step("执法记录")
         write_registry(ctx, plants)
         ctx.step("厂站名录")
+        write_task_progress(ctx)
+        ctx.step("任务进展")
         days = period(scale)
         for plant in plants:
             series = daily(ctx, plant, days)

@@ -184,7 +184,7 @@ BAD_LABELS = {
     "defect_code": ("BL", "PX"),
     "defect_grade": ("5", "五级"),
     "holder_type": ("其它", "餐馆"),
-    "status": ("作废", "已完成"),
+    "status": ("同上", "见备注"),                  # "ditto", "see remarks": not a status of any register
     "management_class": ("重点管理类", "一般"),
     "discharge_destination": ("进入市政管网", "其他"),
     "source_bureau": ("市公安局", "市城管局"),

@@ -335,7 +335,7 @@ def check_column(value, column: Column) -> tuple[str | None, Any]:
             values = [typed]
         if any(x < lo or x > hi for x in values):
             return "range", typed
-    if column.pattern and not re.fullmatch(column.pattern, t):
+    if column.pattern and not re.fullmatch(column.pattern, nfkc(t)):  # the loader folds full-width text
         return "pattern", typed
     if column.credit_code and not is_valid_credit_code(t):
         return "credit_code", typed

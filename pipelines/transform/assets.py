@@ -21,6 +21,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.contracts import delivery_rules
 from pipelines.home import DBT_PROJECT_DIR, DataHome
 from pipelines.resources import WarehouseResource
 from pipelines.transform.project import DBT_PROJECT, MANIFEST_PATH, dbt_executable, prepare_dbt_project
@@ -37,8 +38,14 @@ class SewershareDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             table = dbt_resource_props["name"]
-            feed = table[: -len(RAW_VIEW_SUFFIX)] if table.endswith(RAW_VIEW_SUFFIX) else table
-            return AssetKey(["raw", feed])
+            if dbt_resource_props.get("source_name", "raw") != "raw":
+                # audit.file_registry: written by every ingestion asset, read by the feed-delivery alerts
+                return AssetKey([dbt_resource_props["source_name"], table])
+            if not table.endswith(RAW_VIEW_SUFFIX):
+                # raw.<feed> itself (every version, for histories): dagster-dbt wants one key per dbt resource,
+                # and ["raw", feed] is the _current view's; the same ingestion asset writes both
+                return AssetKey(["raw_history", table])
+            return AssetKey(["raw", table[: -len(RAW_VIEW_SUFFIX)]])
         return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -74,7 +81,9 @@ def _warehouse_write_lock(warehouse: WarehouseResource) -> Iterator[None]:
 def dbt_models(context: AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
                warehouse: WarehouseResource):
     """dbt build (seeds, models, unit and data tests) against the warehouse."""
-    dbt_vars: dict[str, Any] = {"warehouse_path": str(Path(warehouse.path).resolve())}
+    # feed_delivery_rules: the contracts' cadences as the one overdue rule (pipelines.contracts), for the alerts
+    dbt_vars: dict[str, Any] = {"warehouse_path": str(Path(warehouse.path).resolve()),
+                                "feed_delivery_rules": delivery_rules()}
     if config.reporting_date:
         dbt_vars["reporting_date"] = config.reporting_date
     with _warehouse_write_lock(warehouse):

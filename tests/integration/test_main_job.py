@@ -73,6 +73,16 @@ def test_published_copy_and_extracts_are_readable(two_runs):
     assert {p.stem for p in extracts.glob("*.parquet")} >= {"pipe_segments", "district_progress"}
 
 
+def test_the_progress_report_follows_the_publication(two_runs):
+    home, first, _ = two_runs
+    page = home / "reports" / "progress" / "index.html"
+    pdfs = list((home / "reports" / "meeting").glob("*.pdf"))
+    assert page.exists() and len(pdfs) == 1
+    # written after the published copy it reads (asset report/progress downstream of published/warehouse)
+    assert page.stat().st_mtime >= (home / "published" / "sewershare.duckdb").stat().st_mtime
+    assert "台州市污水管网提升改造行动进展报告" in page.read_text(encoding="utf-8")
+
+
 def test_second_run_loads_nothing_new(two_runs):
     home, _, second = two_runs
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]

@@ -713,3 +713,71 @@ def test_every_mart_column_is_documented(built):
         assert set(node["columns"]) == set(tables[name]), name
         for column, spec in node["columns"].items():
             assert spec["description"].strip(), (name, column)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The supervision view (issue 12) on the fixture's rows, expected values worked out by hand
+# ----------------------------------------------------------------------------------------------------
+def test_alerts_are_raised_and_closed_by_the_records_that_resolve_them(built):
+    """Reporting date 2025-06-30. By hand from tests/fixtures/raw_warehouse.py:
+    - PJ-001 planned 2025-02-28, done 2025-03-15: raised 2025-03-01, closed 2025-03-15. PJ-002 planned 2025-05-31, not
+      done: open since 2025-06-01. PJ-006 planned 2025-06-01, done 2025-06-10: raised 06-02, closed 06-10. PJ-003
+      (planned 2025-12-31), PJ-004 (done 05-20 ≤ 05-31) and PJ-005 (done on its planned day): no alert.
+    - ZF-2024-001 整改期限 2024-04-05 without 整改完成: open since 2024-04-06; the other cases have no deadline.
+    - DP-331002-0002 valid until 2025-07-30: 30 days before = 2025-06-30 ≤ the reporting date, and 甲公司's other
+      permit connects at another manhole (no renewal): open since 2025-06-30. DP-331002-0003 expired 2024-01-01
+      (status expired, not revoked, no other permit of 丙餐饮): open since 2023-12-02. 己印染's discharge permit ends
+      2025-03-31: open since 2025-03-01. 丁洗涤's record is 登记管理, no permit: no alert. The others end 2027–2029.
+    - P01 outlet COD on 2024-07-03, flow-weighted: (40·360·12 + 60·1080·12) / (360·12 + 1080·12) = 55 > 50: one
+      exceedance, closed by 2024-07-04 (COD 30, the over-range hour not valid). pH on 2024-07-04 reaches 9.3 > 9:
+      open (no later pH day). P01's COD 60 on 2024-07-02 has only 10 valid hours: no exceedance; P03's NH3-N
+      complies (2.5 ≤ 8 under 一级B in 2024, 3.5 ≤ 4 in the 2025 cold period).
+    - Municipal BOD5: P03 100 in 2024-02 (not above 100) opens, 100 again in 2024-08, 100.5 in 2025-02 closes on
+      2025-02-01; P04 95 in 2024-05 opens and no later month closes it.
+    - Every feed was delivered on 2025-06-01: the daily feeds (plant_lab, plant_online: 2 days) are overdue from
+      2025-06-04; monthly feeds (45 days) not yet; alert_acks has no cadence.
+    """
+    path, _ = built
+    rows = {r["alert_key"]: r for r in _rows(path, "SELECT * FROM marts.alerts")}
+    expected = {
+        "project_overdue|PJ-001|2025-03-01": ("closed", date(2025, 3, 15)),
+        "project_overdue|PJ-002|2025-06-01": ("open", None),
+        "rectification_overdue|ZF-2024-001|2024-04-06": ("open", None),
+        "permit_expiring|DP-331002-0002|2025-06-30": ("open", None),
+        "permit_expiring|DP-331002-0003|2023-12-02": ("open", None),
+        "permit_expiring|91331002MA2CW9012W001P|2025-03-01": ("open", None),
+        "project_overdue|PJ-006|2025-06-02": ("closed", date(2025, 6, 10)),
+        "effluent_exceedance|P01|cod|2024-07-03": ("closed", date(2024, 7, 4)),
+        "effluent_exceedance|P01|ph|2024-07-04": ("open", None),
+        "bod5_low|P03|2024-02-01": ("closed", date(2025, 2, 1)),
+        "bod5_low|P04|2024-05-01": ("open", None),
+        "feed_overdue|plant_lab|2025-06-04": ("open", None),
+        "feed_overdue|plant_online|2025-06-04": ("open", None),
+    }
+    for key, (state, closed_on) in expected.items():
+        assert key in rows, key
+        assert (rows[key]["state"], rows[key]["closed_on"]) == (state, closed_on), key
+    for kind in ("project_overdue", "rectification_overdue", "permit_expiring", "effluent_exceedance", "bod5_low",
+                 "feed_overdue"):
+        found = {k for k in rows if k.startswith(kind + "|")}
+        assert found == {k for k in expected if k.startswith(kind + "|")}, kind
+    assert rows["effluent_exceedance|P01|cod|2024-07-03"]["closed_by_record"] == \
+        "effluent_compliance_daily P01 cod 2024-07-04 达标"
+    assert rows["project_overdue|PJ-001|2025-03-01"]["age_days"] == 14
+    assert rows["feed_overdue|plant_online|2025-06-04"]["responsible_unit_name"] == "市生态环境局"
+
+
+def test_task_ledger_on_the_fixture(built):
+    """By hand from TASK_PROGRESS: 1.3 椒江 reported 已完成 on 2023-11-20 (deadline 2023-11-30, on time, with 文号);
+    1.3 台州湾新区 has no report and its deadline passed → 逾期; 1.4 台州湾新区 reported 进行中 on 2025-05-10, deadline
+    2024-12-31 → 逾期, led by 市建设局; 9.1 (city) 已销号 on 2024-03-01."""
+    path, _ = built
+    rows = _rows(path, "SELECT DISTINCT item_code, district_code, status_zh, completed_on, completed_late, lead_units, "
+                       "overdue_days FROM marts.task_ledger WHERE item_code IN ('1.3', '1.4', '9.1')")
+    got = {(r["item_code"], r["district_code"]): r for r in rows}
+    assert (got[("1.3", "331002")]["status_zh"], got[("1.3", "331002")]["completed_on"],
+            got[("1.3", "331002")]["completed_late"]) == ("已完成", date(2023, 11, 20), False)
+    assert got[("1.3", "331099")]["status_zh"] == "逾期"
+    assert got[("1.4", "331099")]["status_zh"] == "逾期" and got[("1.4", "331099")]["lead_units"] == "市建设局"
+    assert got[("1.4", "331099")]["overdue_days"] == 181                 # 2024-12-31 → 2025-06-30
+    assert (got[("9.1", "331000")]["status_zh"], got[("9.1", "331000")]["completed_on"]) == ("已销号", date(2024, 3, 1))

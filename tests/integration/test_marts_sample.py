@@ -8,15 +8,12 @@ SEWERSHARE_MARTS_SCALE sets the scale (default 0.01); above 0.01 the module is m
 """
 from __future__ import annotations
 
-import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from pipelines import duck
-from pipelines.contracts import load_contracts
 from pipelines.home import DataHome
 
 SCALE = float(os.environ.get("SEWERSHARE_MARTS_SCALE", "0.01"))
@@ -26,28 +23,13 @@ if SCALE > 0.01:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    from dagster import materialize
+    """The session's shared sample home (tests/fixtures/published_home.py): sample, ingestion, dbt build through
+    Dagster, publication; built once for every module that needs it."""
+    from tests.fixtures.published_home import sample_home
 
-    from pipelines.ingest.loader import ingest_feed
-    from pipelines.resources import WarehouseResource
-    from pipelines.sample import generate
-    from pipelines.transform.assets import dbt_models, dbt_resource
-
-    home = DataHome.resolve(tmp_path_factory.mktemp("sample_home")).ensure()
-    truth = generate(home.root, scale=SCALE, seed=42, progress=False)
-    duck.install_extensions()
-    con = duck.connect(home.warehouse)
-    try:
-        for contract in load_contracts().values():
-            ingest_feed(contract, home, con, run_id="marts-sample", strict=False)
-    finally:
-        con.close()
-    started = time.perf_counter()
-    result = materialize([dbt_models], raise_on_error=False, resources={
-        "dbt": dbt_resource(home), "warehouse": WarehouseResource(path=str(home.warehouse))})
-    seconds = time.perf_counter() - started
-    print(f"\ndbt build through Dagster at scale {SCALE}: {seconds:.1f} s")
-    return home, truth, result
+    built = sample_home(tmp_path_factory, scale=SCALE)
+    print(f"\ndbt build through Dagster at scale {SCALE}: {built.build['seconds']:.1f} s")
+    return built.home, built.truth, built.build
 
 
 def _truth_rows(truth: dict, feed: str, kind: str) -> list[tuple[str, int]]:
@@ -77,10 +59,9 @@ def _query(home: DataHome, sql: str) -> set:
 
 
 def test_build_passes_every_blocking_check(sample):
-    _, _, result = sample
-    assert result.success
-    assert not [e.check_name for e in result.get_asset_check_evaluations()
-                if not e.passed and e.severity.value == "ERROR"]
+    _, _, build = sample
+    assert build["success"]
+    assert not [c["name"] for c in build["checks"] if not c["passed"] and c["severity"] == "ERROR"]
 
 
 def test_segments_drawn_against_the_flow_are_exactly_the_reoriented_ones(sample):

@@ -184,7 +184,8 @@ def test_every_credit_code_verifies_except_those_listed(sample, reads):
 def test_spreadsheets_open_and_carry_a_merged_title_and_a_remarks_row(sample):
     home, truth = sample
     xlsx = [ft for ft in truth["files"] if ft["format"] == "xlsx"]
-    assert {ft["feed"] for ft in xlsx} == {"inspections", "discharge_permits", "enforcement", "upgrade_projects"}
+    assert {ft["feed"] for ft in xlsx} == {"inspections", "discharge_permits", "enforcement", "upgrade_projects",
+                                           "task_progress"}
     subtitles = 0
     for ft in xlsx:
         wb = openpyxl.load_workbook(home / ft["path"])

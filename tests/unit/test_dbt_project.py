@@ -124,3 +124,27 @@ def test_hj212_factor_var_matches_the_online_contract():
     contract = load_contracts()["plant_online"].factors
     names = {f["name"] if isinstance(f, dict) else f.name for f in contract.values()}
     assert set(project["vars"]["hj212_factor_columns"]) == names
+
+
+def test_source_freshness_is_the_contracts_cadence_rule():
+    """One rule for "overdue for its cadence" (pipelines.contracts.CADENCE_OVERDUE_AFTER_DAYS): the dbt sources'
+    freshness must say the same as the alerts and the freshness checks, never a second threshold."""
+    import yaml
+
+    from pipelines.contracts import overdue_after_days
+
+    sources = yaml.safe_load((DBT_PROJECT_DIR / "models" / "staging" / "_raw__sources.yml").read_text(encoding="utf-8"))
+    contracts = load_contracts()
+    seen = set()
+    for table in next(s for s in sources["sources"] if s["name"] == "raw")["tables"]:
+        if not table["name"].endswith("_current"):
+            continue                                 # a history table: its _current view carries the freshness
+        feed = table["name"][: -len("_current")]
+        seen.add(feed)
+        rule = overdue_after_days(contracts[feed].cadence)
+        freshness = (table.get("config") or {}).get("freshness")
+        if rule is None:
+            assert freshness is None, feed
+        else:
+            assert freshness["warn_after"] == {"count": rule, "period": "day"}, feed
+    assert seen == set(contracts)
