@@ -56,6 +56,87 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipelines.share.portal import serve
+
+    serve(DataHome.resolve(args.home).ensure(), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    from pipelines.resources import WarehouseResource
+    from pipelines.share.catalogue import write_catalogue
+    from pipelines.share.extracts import write_recipient_extracts
+
+    home = DataHome.resolve(args.home).ensure()
+    catalogue = write_catalogue(home)
+    result = write_recipient_extracts(home, WarehouseResource(path=str(home.warehouse)).reader)
+    print(f"sewershare: 共享目录 {len(catalogue['entries'])} 个数据集；新版本 {result.new_versions} 个，"
+          f"未变化 {sum(len(v) for v in result.unchanged.values())} 个")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from pipelines.share import tokens
+
+    home = DataHome.resolve(args.home).ensure()
+    actor = f"cli:{os.environ.get('USER', 'operator')}"
+    if args.action == "issue":
+        issued = tokens.issue(home, args.recipient, days=args.days, actor=actor, note=args.note or "")
+        print(f"令牌 (token, shown once): {issued.token}\n编号 token id: {issued.token_id}  共享对象: "
+              f"{issued.recipient}  有效期至: {issued.expires_at}")
+        if args.profile:
+            import json
+
+            Path(args.profile).write_text(json.dumps({
+                "shareCredentialsVersion": 1, "endpoint": args.endpoint.rstrip("/") + "/delta-sharing",
+                "bearerToken": issued.token, "expirationTime": issued.expires_at.replace("+00:00", "Z")}, indent=1))
+            print(f"Delta Sharing 配置文件 profile: {args.profile}")
+    elif args.action == "revoke":
+        print(f"已撤销 revoked {args.token_id} ({tokens.revoke(home, args.token_id, actor=actor)})")
+    else:
+        for t in tokens.list_tokens(home):
+            print(t["token_id"], t["recipient"], t["issued_at"], t["expires_at"], t["revoked_at"] or "")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from pipelines.share import audit
+
+    home = DataHome.resolve(args.home).ensure()
+    if args.action == "verify":
+        result = audit.verify(home)
+        if result.ok:
+            print(f"审计日志完整 (audit chain verified): {result.entries} 条记录")
+            return 0
+        print("审计日志被篡改或缺失 (audit chain broken):\n- " + "\n- ".join(result.problems), file=sys.stderr)
+        return 1
+    print("月份     共享对象            下载  行数  数据集  被拒  申请  批准  不予批准")
+    for u in audit.monthly_usage(home, args.month):
+        print(f"{u['month']}  {u['recipient']:<18}{u['downloads']:>5}{u['rows']:>7}{u['datasets']:>6}"
+              f"{u['refusals']:>6}{u['requests']:>6}{u['approved']:>6}{u['refused']:>8}")
+    return 0
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    from pipelines.share import requests
+
+    home = DataHome.resolve(args.home).ensure()
+    try:
+        if args.action == "submit":
+            print(f"申请编号 {requests.submit(home, args.recipient, args.dataset, args.purpose, args.scenario)}")
+        elif args.action in ("approve", "refuse"):
+            requests.decide(home, args.request_id, args.decider, args.action == "approve", args.reason or "")
+            print("已处理 done")
+        else:
+            for f in requests.overdue(home):
+                print(f.message)
+    except requests.RequestError as err:
+        print(f"未受理: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sewershare", description="台州市污水管网数据共享仓库 sewershare")
     parser.add_argument("--home", help="data home (default: $SEWERSHARE_HOME or ./data)")
@@ -89,6 +170,52 @@ def build_parser() -> argparse.ArgumentParser:
     ack.add_argument("--action", default=None, help="处置措施")
     ack.add_argument("--remarks", default=None, help="备注")
     ack.set_defaults(func=cmd_ack)
+
+    serve = sub.add_parser("serve", help="the sharing portal and Delta Sharing server (published data only)")
+    serve.add_argument("--home", default=argparse.SUPPRESS)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.set_defaults(func=cmd_serve)
+
+    share = sub.add_parser("share", help="write the catalogue and every recipient's extracts (after publication)")
+    share.add_argument("--home", default=argparse.SUPPRESS)
+    share.set_defaults(func=cmd_share)
+
+    token = sub.add_parser("token", help="issue, revoke or list recipients' bearer tokens")
+    token.add_argument("--home", default=argparse.SUPPRESS)
+    tsub = token.add_subparsers(dest="action", required=True)
+    issue = tsub.add_parser("issue")
+    issue.add_argument("recipient")
+    issue.add_argument("--days", type=int, default=90)
+    issue.add_argument("--note")
+    issue.add_argument("--profile", help="also write a Delta Sharing profile file here")
+    issue.add_argument("--endpoint", default="http://127.0.0.1:8765")
+    revoke = tsub.add_parser("revoke")
+    revoke.add_argument("token_id")
+    tsub.add_parser("list")
+    token.set_defaults(func=cmd_token)
+
+    aud = sub.add_parser("audit", help="verify the audit chain, or print the monthly usage per bureau")
+    aud.add_argument("--home", default=argparse.SUPPRESS)
+    asub = aud.add_subparsers(dest="action", required=True)
+    asub.add_parser("verify")
+    summary = asub.add_parser("summary")
+    summary.add_argument("--month", help="YYYY-MM (default: every month)")
+    aud.set_defaults(func=cmd_audit)
+
+    req = sub.add_parser("request", help="requests for conditional datasets (the portal does the same)")
+    req.add_argument("--home", default=argparse.SUPPRESS)
+    rsub = req.add_subparsers(dest="action", required=True)
+    submit = rsub.add_parser("submit")
+    for name in ("recipient", "dataset", "purpose", "scenario"):
+        submit.add_argument(name)
+    for name in ("approve", "refuse"):
+        d = rsub.add_parser(name)
+        d.add_argument("request_id", type=int)
+        d.add_argument("decider", help="the owning bureau's recipient id")
+        d.add_argument("--reason")
+    rsub.add_parser("overdue")
+    req.set_defaults(func=cmd_request)
     return parser
 
 

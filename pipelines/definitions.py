@@ -2,7 +2,7 @@
 
 Lineage runs from a bureau's file to an extract: ingest assets ``raw/<feed>`` (one per contract) →
 dbt models (staging → marts; dbt tests as asset checks) → quality checks (GE suites) → publication →
-the progress report (``report/progress``, from the published copy).
+sharing (catalogue, per-recipient extracts) and the progress report (``report/progress``, from the published copy).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pipelines.publish.assets import publish_assets
 from pipelines.quality.checks import build_quality_checks
 from pipelines.report.assets import report_assets
 from pipelines.resources import HomeResource, WarehouseResource
+from pipelines.share.assets import share_assets
 from pipelines.transform.assets import dbt_models, dbt_resource
 
 MAIN_JOB_NAME = "sewershare_main"
@@ -24,7 +25,7 @@ def build_definitions(home: DataHome | None = None) -> Definitions:
     home = (home or DataHome.resolve()).ensure()
     contracts = load_contracts()
     ingest_assets = build_ingest_assets(contracts)
-    assets = [*ingest_assets, dbt_models, *publish_assets, *report_assets]
+    assets = [*ingest_assets, dbt_models, *publish_assets, *share_assets, *report_assets]
     main_job = define_asset_job(
         MAIN_JOB_NAME, selection=AssetSelection.all(),
         description="全量作业：接入各部门文件 → dbt 构建共享专题库 → 质量关口 → 发布只读库与数据包。"

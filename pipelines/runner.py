@@ -74,7 +74,8 @@ def run_main_job(home: DataHome, reporting_date: str | None = None) -> int:
         print(f"  ✗ step {event.step_key}: {error.message.strip() if error else 'failed'}", file=sys.stderr)
 
     if result.success and not failed_checks:
-        print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}")
+        print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}；"
+              f"共享目录与各部门数据包 → {home.root / 'share'} , {home.extracts}/<共享对象>")
         return 0
     from pipelines.quality import gate_message, write_reports
     from pipelines.quality.evaluate import reader_for

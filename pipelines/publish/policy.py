@@ -143,3 +143,19 @@ SELECT DISTINCT v FROM (
     UNION ALL SELECT holder_name FROM raw.discharge_permits_current WHERE credit_code LIKE '92%'
 ) WHERE v IS NOT NULL AND length(v) >= 2
 """
+
+
+def personal_columns(mart: str, columns: list[str], meta: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """The personal columns of ``mart`` (the one derivation publication, sharing and the portal all read)."""
+    return [r.column for r in rules_for(mart, columns, meta)]
+
+
+def row_filter_sql(recipient: Recipient, columns: list[str]) -> str:
+    """The WHERE condition of ``recipient.row_filter`` (``TRUE`` without one). A filter on a column the dataset lacks
+    is an error, never silently dropped: the caller decides which datasets a filter applies to."""
+    missing = [c for c in recipient.row_filter if c not in columns]
+    if missing:
+        raise KeyError(f"row filter on missing columns {missing}")
+    if not recipient.row_filter:
+        return "TRUE"
+    return " AND ".join(f'"{col}" = {value}' for col, value in sorted(recipient.row_filter.items()))
