@@ -60,7 +60,6 @@ class Truth:
     seed: int
     files: list[FileTruth] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
-    broken_files: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
     def add(self, file_truth: FileTruth) -> FileTruth:
@@ -72,7 +71,6 @@ class Truth:
             "generator": {"version": GENERATOR_VERSION, "scale": self.scale, "seed": self.seed},
             "files": [f.as_json() for f in sorted(self.files, key=lambda f: f.path)],
             "corrections": sorted(self.corrections, key=lambda c: c["file"]),
-            "broken_files": self.broken_files,
             "stats": self.stats,
         }
 

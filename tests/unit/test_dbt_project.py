@@ -80,6 +80,10 @@ def test_unit_tests_cover_cjj181_and_kpis():
     unit = {u["name"]: u["model"] for u in manifest.get("unit_tests", {}).values()}
     assert {"cjj181_segment_without_defects", "cjj181_one_defect", "cjj181_defects_1_2_m_apart",
             "cjj181_mixed_structural_and_functional", "cjj181_k_e_t_with_f_at_least_4"} <= set(unit)
+    # issue 15: every grade boundary of F, G, RI, MI and the density extents (tests/mutation/grade_boundaries.py)
+    assert {"cjj181_boundary_f_grade", "cjj181_boundary_g_grade", "cjj181_boundary_ri_grade",
+            "cjj181_boundary_mi_grade", "cjj181_boundary_density_extents", "cjj181_factor_edges",
+            "cjj181_boundary_grades_with_stand_in_points"} <= set(unit)
     assert unit["district_exactly_at_60_pct_on_the_deadline"] == "district_progress"
     assert unit["bod5_plant_at_exactly_100_mg_l"] == "city_bod5_kpi"
 

@@ -1,6 +1,5 @@
 """The sample generator's parts on their own: identifiers, messy values, packets, the network."""
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,7 @@ from pipelines.sample.places import DISTRICTS
 from pipelines.sample.plants import HEX4, _lines, _spoil_packet
 from pipelines.sample.rand import allocate, stream
 from pipelines.sample.table import Sheet
-
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+from tests.support.realdata import realdata_dir
 
 
 def test_generated_credit_codes_verify_and_spoiled_ones_do_not():
@@ -187,9 +185,8 @@ def test_allocate_splits_exactly():
         assert parts.sum() == total and (parts >= 0).all()
 
 
-@pytest.mark.skipif(not REALDATA.exists(), reason="../shared/realdata not present")
 def test_calibration_constants_match_the_real_data():
-    real = cal.derive(REALDATA)
+    real = cal.derive(realdata_dir())     # fails (never skips) when ../shared/realdata is missing
     assert cal.SEGMENT_LENGTH_MEDIAN_M == pytest.approx(real["segment_length_median_m"], rel=0.05)
     assert cal.SEGMENT_LENGTH_SIGMA == pytest.approx(real["segment_length_sigma"], rel=0.15)
     rel = real["rate_relative_to_rc"]
