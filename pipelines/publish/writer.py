@@ -148,17 +148,38 @@ def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc
                          for m in manifests])
         con.execute("COMMENT ON TABLE meta.publication IS '发布记录：每个数据集的行数、校验和与发布批次。"
                     "Publication record: rows, checksum and run of each dataset.'")
+        sample = bool(manifests and manifests[0].get("sample_data"))
+        con.execute("CREATE TABLE meta.data_nature AS SELECT ? AS sample_data, ? AS notice",
+                    [sample, SAMPLE_NOTICE if sample else REAL_NOTICE])
+        con.execute("COMMENT ON TABLE meta.data_nature IS '数据性质：是否为合成样例数据。Whether the data are a synthetic "
+                    "sample.'")
+        if sample:
+            for mart in files:
+                con.execute(f"COMMENT ON TABLE marts.\"{mart}\" IS "
+                            f"{_comment('【' + SAMPLE_NOTICE + '】' + (docs.get(mart, MartDoc()).description or ''))}")
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()
 
 
+SAMPLE_NOTICE = "合成样例数据，非真实数据，不得用于业务 / synthetic sample data, not real; not for operational use"
+REAL_NOTICE = "报送数据 / delivered data"
+
+
+def is_sample_home(home: DataHome) -> bool:
+    """The home's data were written by ``sewershare sample`` (it leaves sample_truth.json beside them)."""
+    return home.sample_truth.exists()
+
+
 def _manifest(mart: str, file: Path, types: dict[str, str], doc: MartDoc, masked: list[str], rows: int,
-              recipient: Recipient, run_id: str, generated_at: str) -> dict[str, Any]:
+              recipient: Recipient, run_id: str, generated_at: str, sample: bool = False) -> dict[str, Any]:
     geometry = {c: STORE_CRS for c, t in types.items() if t.upper().startswith("GEOMETRY")}
     return {
         "dataset": mart,
+        # what analysts see first: synthetic sample data say so (issue 14)
+        "sample_data": sample,
+        "数据性质": SAMPLE_NOTICE if sample else REAL_NOTICE,
         "file": file.name,
         "format": "parquet",
         "compression": "zstd",
@@ -220,12 +241,13 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
         manifests = []
         for mart, file in files.items():
             manifest = _manifest(mart, file, types[mart], docs.get(mart, MartDoc()), masked[mart], rows[mart],
-                                 recipient, run_id, generated_at)
+                                 recipient, run_id, generated_at, sample=is_sample_home(home))
             (version_dir / f"{mart}.manifest.json").write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             manifests.append(manifest)
         (version_dir / "_index.json").write_text(json.dumps(
             {"recipient": recipient.name, "run_id": run_id, "generated_at": generated_at,
+             "sample_data": is_sample_home(home),
              "datasets": {m["dataset"]: f"{m['dataset']}.manifest.json" for m in manifests}},
             ensure_ascii=False, indent=1), encoding="utf-8")
         if recipient.name == ALL.name:
