@@ -95,8 +95,11 @@ def _write_extracts(con: duckdb.DuckDBPyConnection, version_dir: Path, recipient
         select, masked[mart] = select_list(mart, columns, types[mart], recipient,
                                            docs.get(mart, MartDoc()).meta, geometry_crs=STORE_CRS)
         target = version_dir / f"{mart}.parquet"
-        con.execute(f"COPY (SELECT {select} FROM marts.\"{mart}\") TO '{target}' "
-                    f"(FORMAT parquet, COMPRESSION zstd)")
+        # A total order (every non-geometry column): the same marts give byte-identical Parquet (issue 14);
+        # without it the row order follows DuckDB's threads.
+        order = ", ".join(f'"{c}"' for c, t in types[mart].items() if not t.upper().startswith("GEOMETRY"))
+        con.execute(f"COPY (SELECT {select} FROM marts.\"{mart}\" {'ORDER BY ' + order if order else ''}) "
+                    f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     return {m: types[m] for m in chosen}, docs, masked
 
 
