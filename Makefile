@@ -21,7 +21,7 @@ setup: $(VENV)/.installed
 
 ## Main command: set up, then run the whole job on the built-in sample (generated when landing/ is empty).
 run: setup
-	$(VENV)/bin/sewershare run --home $(HOME_DIR) --sample-scale $(SCALE) --sample-seed $(SEED)
+	$(VENV)/bin/sewershare run --home $(HOME_DIR) $(if $(filter ./data,$(HOME_DIR)),--sample,) --sample-scale $(SCALE) --sample-seed $(SEED)
 
 ## Test command: set up, then run the test suite (CI calls exactly this).
 test: setup
