@@ -301,9 +301,32 @@ def _writable_problem(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
     text = str(exc).lower()
-    return isinstance(exc, (sqlite3.OperationalError, duckdb.IOException, duckdb.PermissionException)) and any(
+    # SQLite reports a full disk under the instance's storage as "database or disk is full" or, when the journal
+    # cannot grow, "disk I/O error"; SQLAlchemy wraps it (sqlalchemy.exc.OperationalError, text kept)
+    return (isinstance(exc, (sqlite3.OperationalError, duckdb.IOException, duckdb.PermissionException))
+            or type(exc).__name__ == "OperationalError") and any(
         w in text for w in ("readonly", "read-only", "read only", "permission", "no space", "disk is full",
-                            "unable to open"))
+                            "unable to open", "disk i/o error"))
+
+
+def _disk_full(home: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(home).free < 1 << 20
+    except OSError:
+        return False
+
+
+def _home_problem(exc: BaseException, home: Path) -> bool:
+    """Whether ``exc``, or any exception it was raised from, is the home's disk or permissions (not a bug)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if _writable_problem(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return _disk_full(home)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,8 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:  # noqa: BLE001 - one message of our own for an unwritable home, not a traceback
-        if _writable_problem(exc) or (exc.__context__ is not None and _writable_problem(exc.__context__)):
-            print(unwritable_message(DataHome.resolve(getattr(args, "home", None)).root, exc), file=sys.stderr)
+        home = DataHome.resolve(getattr(args, "home", None)).root
+        if _home_problem(exc, home):
+            print(unwritable_message(home, exc), file=sys.stderr)
             return 3
         raise
 

@@ -36,6 +36,7 @@ from pipelines.ingest.readers import (
     read_many,
 )
 from pipelines.ingest.readers.errors import first_line
+from pipelines.operations.recovery import in_use, ingest_temp
 
 log = logging.getLogger(__name__)
 
@@ -573,7 +574,10 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     prepare(con, contract)
     # Labels the contract has learnt since they were stored: re-map the kept text before new files load.
     remapped = remap.remap(con, contract)
-    with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
+    # the work folder in the data home (pipelines/operations/recovery.py): a killed run's is found and removed
+    work_root = ingest_temp(home)
+    work_root.mkdir(parents=True, exist_ok=True)
+    with in_use(home), tempfile.TemporaryDirectory(prefix="sewershare-ingest-", dir=work_root) as work:
         run = _FeedRun(contract, home, con, run_id, Path(work))
         run.result.remapped = remapped
         if paths is None:

@@ -43,6 +43,7 @@ from pipelines import duck
 from pipelines.contracts import load_contracts
 from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
+from pipelines.operations.recovery import in_use
 from pipelines.publish.docs import MartDoc, mart_docs
 from pipelines.publish.policy import ALL, PERSONAL_VALUES_SQL, Recipient, select_list
 
@@ -318,6 +319,13 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
     """Write a new version of the published copy and of ``extracts/<recipient>`` and swap both in.
     ``quality_status``: rows of ``meta.quality_status`` (``pipelines.quality.status.STATUS_COLUMNS``)."""
     home.ensure()
+    with in_use(home):      # a rerun's crash recovery leaves this publication's temporary files alone
+        return _publish(home, reader, run_id=run_id, recipient=recipient, marts=marts, keep=keep,
+                        quality_status=quality_status)
+
+
+def _publish(home: DataHome, reader: Reader, *, run_id: str | None, recipient: Recipient,
+             marts: list[str] | None, keep: int, quality_status: list[tuple] | None) -> Publication:
     run_id = run_id or uuid.uuid4().hex
     now = dt.datetime.now(dt.timezone.utc)
     generated_at = now.isoformat(timespec="seconds")
