@@ -129,6 +129,21 @@ def _clean_files(home: DataHome) -> list[str]:
     return removed
 
 
+def _prune_checkout_builds() -> list[str]:
+    """Per-run and per-warehouse dbt folders an older version left in the checkout's ``dbt_project/target``
+    (``dbt_models-*``, ``warehouse-*``): builds now go to the data home. The parse manifest stays."""
+    from pipelines.home import DBT_PROJECT_DIR
+
+    removed = []
+    target = DBT_PROJECT_DIR / "target"
+    for pattern in ("dbt_models-*", "warehouse-*"):
+        for folder in target.glob(pattern):
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(str(folder))
+    return removed
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -174,6 +189,7 @@ def clean_leftovers(home: DataHome) -> dict[str, list[str]]:
         except BlockingIOError:
             return {"skipped": ["another run is working in this home"]}
         try:
-            return {"removed": _clean_files(home), "failed_runs": _fail_dead_runs(home)}
+            return {"removed": _clean_files(home), "failed_runs": _fail_dead_runs(home),
+                    "pruned": _prune_checkout_builds()}
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -21,9 +21,12 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 PARENT_ENV = "SEWERSHARE_DBT_PARENT"
+EXECUTABLE_ENV = "SEWERSHARE_DBT_EXECUTABLE"
 
 
 def _dbt() -> str:
+    if os.environ.get(EXECUTABLE_ENV):         # another dbt (and the launcher's own tests)
+        return os.environ[EXECUTABLE_ENV]
     candidate = Path(sys.executable).parent / "dbt"
     return str(candidate) if candidate.exists() else "dbt"
 
