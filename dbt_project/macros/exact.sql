@@ -3,9 +3,9 @@
   浮点求和顺序不同使第 11 位不同，四舍五入到 4 位时偶尔翻转，如 6.87375 → 6.8737 / 6.8738）。
   Exact numbers for sums and means: a DECIMAL sum is exact, so the result does not depend on the order the
   threads add rows in (a DOUBLE sum does, in its last bits, and rounding to 4 places then flips at a tie).
-  Six decimals hold every measured value of the feeds; values outside ±1e12, infinities and NaN become NULL
+  Six decimals hold every measured value of the feeds (38 digits: a product of two stays exact); values outside ±1e12, infinities and NaN become NULL
   (they are no measurement). Portable SQL: CAST to DECIMAL and BETWEEN.
 -#}
 {% macro exact(expr) -%}
-    cast(case when {{ expr }} between -1e12 and 1e12 then {{ expr }} end as decimal(18, 6))
+    cast(case when {{ expr }} between -1e12 and 1e12 then {{ expr }} end as decimal(38, 6))
 {%- endmacro %}
