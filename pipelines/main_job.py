@@ -79,6 +79,12 @@ def run_main_job(home: DataHome, *, full: bool = False, reporting_date: str | No
         print(f"sewershare: 已清理上次中断运行的残留 (cleaned what an interrupted run left): "
               f"{len(recovered.get('removed', []))} 个文件/目录 files or folders, "
               f"{len(recovered.get('failed_runs', []))} 个运行标记为失败 runs marked failed")
+        # A run killed mid-build recorded some models without their tests (dbt tests a model after building it):
+        # the planner would see them done and the gate would find their checks never evaluated. The run after a
+        # crash is therefore a full one (crash trials, docs/reliability.md).
+        full = full or bool(recovered.get("failed_runs"))
+        if recovered.get("failed_runs"):
+            print("sewershare: 上次运行被中断，本次全量重建 (the last run was interrupted: this run rebuilds everything)")
     with in_use(home):
         return _run(home, instance, full=full, reporting_date=reporting_date, tags=run_tags())
 
