@@ -7,7 +7,7 @@ HOME_DIR ?= $(or $(SEWERSHARE_HOME),./data)
 SCALE ?= 0.01
 SEED ?= 42
 
-.PHONY: setup run test sample dagster docs benchmark clean
+.PHONY: setup run test sample dagster docs benchmark crash-trials clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 (python3.11 not found; set PYTHON=...)"; exit 1; }
@@ -21,7 +21,7 @@ setup: $(VENV)/.installed
 
 ## Main command: set up, then run the whole job on the built-in sample (generated when landing/ is empty).
 run: setup
-	$(VENV)/bin/sewershare run --home $(HOME_DIR) --sample-scale $(SCALE) --sample-seed $(SEED)
+	$(VENV)/bin/sewershare run --home $(HOME_DIR) $(if $(filter ./data,$(HOME_DIR)),--sample,) --sample-scale $(SCALE) --sample-seed $(SEED)
 
 ## Test command: set up, then run the test suite (CI calls exactly this).
 test: setup
@@ -42,6 +42,11 @@ docs: setup
 
 benchmark: setup
 	$(PY) -m pytest -m slow -q -p no:xdist
+
+## kill -9 harness (issue 14): TRIALS runs killed at stages taken in turn, each rerun once and compared with a
+## clean run (docs/reliability.md). Not part of `make test`: each trial is two real runs.
+crash-trials: setup
+	$(PY) -m pipelines.bench.crash_trials --trials $(or $(TRIALS),20) $(if $(STAGES),--stages $(STAGES),)
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs

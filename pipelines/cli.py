@@ -34,8 +34,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    home = DataHome.resolve(args.home).ensure()
-    if not args.no_sample and not _has_files(home.landing) and not _has_files(home.archive):
+    home = DataHome.resolve(args.home)
+    # The sample is generated only when asked (--sample; `make run` asks on the default home): a mistyped
+    # --home never fills a new folder with synthetic data and publishes it (issue 14).
+    if not args.sample and not home.root.exists():
+        print(f"sewershare: 数据目录不存在：{home.root}（如需在此生成样例数据运行，请加 --sample）\n"
+              f"the data home does not exist: {home.root} (add --sample to generate the sample there)",
+              file=sys.stderr)
+        return 2
+    home.ensure()
+    if args.sample and not args.no_sample and not _has_files(home.landing) and not _has_files(home.archive):
         from pipelines.sample import generate
 
         print(f"sewershare: landing 为空，生成内置样例数据 (scale={args.sample_scale}, seed={args.sample_seed})")
@@ -197,7 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sample-scale", type=float, default=0.01,
                      help="scale of the sample generated when landing/ and archive/ are empty")
     run.add_argument("--sample-seed", type=int, default=42)
-    run.add_argument("--no-sample", action="store_true", help="never generate the sample")
+    run.add_argument("--sample", action="store_true",
+                     help="generate the synthetic sample first when landing/ and archive/ are empty "
+                          "(`make run` passes it on the default home only)")
+    run.add_argument("--no-sample", action="store_true", help="never generate the sample (the default)")
     run.add_argument("--full", action="store_true",
                      help="rebuild every model and re-run every check, not only what changed")
     run.add_argument("--reporting-date", default=None,
@@ -275,11 +286,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unwritable_message(home: Path, exc: BaseException) -> str:
+    return (f"sewershare: 数据目录不可写、只读或磁盘已满：{home}（{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}）。"
+            "已发布数据保持上一有效版本。\n"
+            f"the data home is not writable, read-only or full: {home}; published data stay at the last good version")
+
+
+def _writable_problem(exc: BaseException) -> bool:
+    import errno
+    import sqlite3
+
+    import duckdb
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+    text = str(exc).lower()
+    # SQLite reports a full disk under the instance's storage as "database or disk is full" or, when the journal
+    # cannot grow, "disk I/O error"; SQLAlchemy wraps it (sqlalchemy.exc.OperationalError, text kept)
+    return (isinstance(exc, (sqlite3.OperationalError, duckdb.IOException, duckdb.PermissionException))
+            or type(exc).__name__ == "OperationalError") and any(
+        w in text for w in ("readonly", "read-only", "read only", "permission", "no space", "disk is full",
+                            "unable to open", "disk i/o error"))
+
+
+def _disk_full(home: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(home).free < 1 << 20
+    except OSError:
+        return False
+
+
+def _home_problem(exc: BaseException, home: Path) -> bool:
+    """Whether ``exc``, or any exception it was raised from, is the home's disk or permissions (not a bug)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if _writable_problem(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return _disk_full(home)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "home", None):
         os.environ["SEWERSHARE_HOME"] = str(Path(args.home).resolve())
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:  # noqa: BLE001 - one message of our own for an unwritable home, not a traceback
+        home = DataHome.resolve(getattr(args, "home", None)).root
+        if _home_problem(exc, home):
+            print(unwritable_message(home, exc), file=sys.stderr)
+            return 3
+        raise
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ class Contract:
     flags: dict[str, str] = field(default_factory=dict)
     loss_bounds: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    # Per-file resource limits (``resources`` of _defaults.yml; pipelines/ingest/boundary.py)
+    resources: dict[str, Any] = field(default_factory=dict)
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -148,6 +150,7 @@ def load_contract(path: Path, defaults: dict[str, Any] | None = None) -> Contrac
         store_crs=raw.get("store_crs"), partition_by=raw.get("partition_by"),
         row_rules=tuple(raw.get("row_rules", ())), factors=raw.get("factors", {}),
         flags=raw.get("flags", {}), loss_bounds=dict(raw.get("loss_bounds") or {}), path=path,
+        resources=dict(raw.get("resources") or {}),
     )
 
 

@@ -68,11 +68,25 @@ def _print_freshness(result) -> None:
 def run_main_job(home: DataHome, *, full: bool = False, reporting_date: str | None = None) -> int:
     """``reporting_date`` (YYYY-MM-DD) rebuilds the marts as of that day: every model may depend on it, so the
     run is a full one."""
-    from pipelines.definitions import MAIN_JOB_NAME, build_definitions
-    from pipelines.operations.plan import DBT_OP, plan_run
+    from pipelines.operations.recovery import clean_leftovers, in_use, run_tags
 
     os.environ["SEWERSHARE_HOME"] = str(home.root)
     instance = instance_for(home)
+    # what a killed run left (partial versions, temporary databases, work folders, a run still "started" that
+    # holds the warehouse pool): removed before anything else, unless another run works in this home now
+    recovered = clean_leftovers(home)
+    if recovered.get("removed") or recovered.get("failed_runs"):
+        print(f"sewershare: 已清理上次中断运行的残留 (cleaned what an interrupted run left): "
+              f"{len(recovered.get('removed', []))} 个文件/目录 files or folders, "
+              f"{len(recovered.get('failed_runs', []))} 个运行标记为失败 runs marked failed")
+    with in_use(home):
+        return _run(home, instance, full=full, reporting_date=reporting_date, tags=run_tags())
+
+
+def _run(home: DataHome, instance, *, full: bool, reporting_date: str | None, tags: dict[str, str]) -> int:
+    from pipelines.definitions import MAIN_JOB_NAME, build_definitions
+    from pipelines.operations.plan import DBT_OP, plan_run
+
     defs = build_definitions(home)
     job = defs.resolve_job_def(MAIN_JOB_NAME)
     plan = plan_run(defs.resolve_asset_graph(), instance, home, full=full or reporting_date is not None)
@@ -83,10 +97,16 @@ def run_main_job(home: DataHome, *, full: bool = False, reporting_date: str | No
     if reporting_date and subset.graph.has_node_named(DBT_OP):
         run_config.setdefault("ops", {}).setdefault(DBT_OP, {}).setdefault("config", {})["reporting_date"] = \
             reporting_date
-    result = subset.execute_in_process(run_config=run_config, instance=instance, tags=plan.tags(),
+    result = subset.execute_in_process(run_config=run_config, instance=instance, tags={**plan.tags(), **tags},
                                        raise_on_error=False)
-    _print_feed_summary(home, result.run_id)
-    _print_freshness(result)
+    # The summaries read the warehouse and the instance again: a full or failing disk there must not end the run
+    # in a traceback before its verdict (issue 14): each says what it could not read and the verdict follows.
+    for summary in (lambda: _print_feed_summary(home, result.run_id), lambda: _print_freshness(result)):
+        try:
+            summary()
+        except Exception as exc:  # noqa: BLE001 - reported in one line, the run's verdict below still prints
+            print(f"sewershare: 无法输出运行汇总 (summary unavailable): {type(exc).__name__}: "
+                  f"{str(exc).splitlines()[0][:200] if str(exc) else ''}", file=sys.stderr)
 
     failed_checks = [
         e for e in result.get_asset_check_evaluations()
@@ -116,6 +136,17 @@ def run_main_job(home: DataHome, *, full: bool = False, reporting_date: str | No
             print(f"\nsewershare: 运行成功，已发布 → {home.published} , {home.extracts / 'all'}；"
                   f"共享目录与各部门数据包 → {home.root / 'share'} , {home.extracts}/<共享对象>")
         return 0
+    try:
+        _print_failure_details(home, instance, defs, result)
+    except Exception as exc:  # noqa: BLE001 - a full disk may stop the alert file too; the verdict still prints
+        print(f"sewershare: 无法写出告警或阻断原因 (alert or blocking reasons unavailable): {type(exc).__name__}: "
+              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}", file=sys.stderr)
+    print("\nsewershare: 运行未通过质量关口或出错，已发布版本保持不变 "
+          "(run failed or was blocked; published data stay at the last good version)", file=sys.stderr)
+    return 1
+
+
+def _print_failure_details(home: DataHome, instance, defs, result) -> None:
     if not result.success:
         from pipelines.operations.alerts import alert_resource
         from pipelines.operations.sensors import failed_run
@@ -130,6 +161,3 @@ def run_main_job(home: DataHome, *, full: bool = False, reporting_date: str | No
     blocking = [s for s in upstream_statuses(instance, defs.resolve_asset_graph(), PUBLISHED_KEY) if s.blocks]
     if blocking:
         print(gate_message(blocking), file=sys.stderr)
-    print("\nsewershare: 运行未通过质量关口或出错，已发布版本保持不变 "
-          "(run failed or was blocked; published data stay at the last good version)", file=sys.stderr)
-    return 1

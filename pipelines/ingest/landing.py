@@ -24,7 +24,7 @@ def settled_files(contract: Contract, home: DataHome, settle_seconds: float = SE
     settled = []
     for path in landing_files(contract, home):
         try:
-            if now - path.stat().st_mtime >= settle_seconds:
+            if now - path.lstat().st_mtime >= settle_seconds:   # a link is judged, never followed
                 settled.append(path)
         except FileNotFoundError:      # taken by another run meanwhile
             continue

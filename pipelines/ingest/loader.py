@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -25,7 +26,7 @@ import duckdb
 from pipelines.contracts import Contract
 from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
-from pipelines.ingest import findings, history, normalise, quarantine, registry, remap, validate
+from pipelines.ingest import boundary, findings, history, normalise, quarantine, registry, remap, validate
 from pipelines.ingest.normalise import sql_ident
 from pipelines.ingest.readers import (
     GROUP_FORMATS,
@@ -35,6 +36,7 @@ from pipelines.ingest.readers import (
     read_many,
 )
 from pipelines.ingest.readers.errors import first_line
+from pipelines.operations.recovery import in_use, ingest_temp
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +142,25 @@ class IngestError(RuntimeError):
         self.result = result
 
 
+def _delivery_order(path: Path) -> tuple[int, str]:
+    try:
+        return os.lstat(path).st_mtime_ns, path.name       # lstat: a link is never followed
+    except OSError:
+        return 0, path.name
+
+
 def landing_files(contract: Contract, home: DataHome) -> list[Path]:
-    """Files waiting in landing/<feed>/, in delivery order (mtime, then name)."""
+    """Entries waiting in landing/<feed>/, in delivery order (mtime, then name): every entry, dot-files,
+    links and folders included, so that each ends registered (boundary.inspect refuses what must not be
+    read). A feed folder that is itself a link, or resolves outside landing/, is not read at all."""
     folder = home.landing_for(contract.feed)
     if not folder.exists():
         return []
-    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    if folder.is_symlink() or folder.resolve().parent != home.landing.resolve():
+        log.error("%s: 接收目录 %s 是符号链接或不在 landing/ 中，未读取 / the landing folder is a link or resolves "
+                  "outside landing/; not read", contract.feed, folder)
+        return []
+    return sorted(folder.iterdir(), key=_delivery_order)
 
 
 def _accepts(contract: Contract, path: Path) -> bool:
@@ -154,12 +168,27 @@ def _accepts(contract: Contract, path: Path) -> bool:
 
 
 def _move(path: Path, folder: Path, file_id: int) -> Path:
+    """Move a landing entry to archive/ or rejected/: the bytes, never a link (a link is replaced by a note
+    naming its target, and removed from landing/)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
-    if target.exists():
+    if target.exists() or target.is_symlink():
         target = folder / f"{path.stem}.{file_id}{path.suffix}"
-    shutil.move(str(path), str(target))
-    return target
+    found = boundary.entry(path)
+    if found.regular or found.description.startswith("directory:"):
+        try:
+            os.rename(path, target)                 # same file system: the entry itself, links inside not followed
+        except OSError:
+            if not found.regular:
+                raise
+            shutil.copyfile(path, target, follow_symlinks=False)
+            os.unlink(path)
+        return target
+    note = target.with_name(target.name + ".txt")
+    note.write_text(f"未接入的{found.description.split(':', 1)[0]}（不是普通文件）/ not a regular file: "
+                    f"{found.description}\n", encoding="utf-8")
+    os.unlink(path)
+    return note
 
 
 class _Clock:
@@ -188,6 +217,30 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
 
 
 DEFERRED = "等待前一个失败的文件处理后再接入 / waits until an earlier failed file of this feed is loaded"
+
+
+def environmental(exc: BaseException) -> bool:
+    """An error of the machine, not of the file (disk full, permissions, a lock, an interrupt): the file stays
+    in landing/ for the next run instead of being rejected for it."""
+    return isinstance(exc, (OSError, duckdb.IOException, KeyboardInterrupt, SystemExit)) or (
+        isinstance(exc, duckdb.Error) and any(w in str(exc) for w in ("No space left", "Could not set lock",
+                                                                       "Permission denied", "read-only")))
+
+
+def unexpected(path: Path, exc: BaseException) -> UnreadableFile:
+    """The bilingual reason for any error raised while reading one file; it names the file."""
+    if isinstance(exc, UnreadableFile):
+        return exc
+    name = path.name
+    if isinstance(exc, (MemoryError, duckdb.OutOfMemoryException)):
+        return UnreadableFile(f"读取「{name}」时内存不足，文件过大或结构异常", f"{name}: out of memory while reading it "
+                              f"(too large or malformed): {first_line(exc)}")
+    if isinstance(exc, RecursionError):
+        return UnreadableFile(f"「{name}」的结构嵌套过深，无法读取", f"{name}: nested too deeply to be read")
+    if isinstance(exc, duckdb.Error):
+        return UnreadableFile(f"「{name}」无法读取", f"{name} cannot be read: {first_line(exc)}")
+    return UnreadableFile(f"读取「{name}」时出错（{type(exc).__name__}）",
+                          f"{name} cannot be read: {type(exc).__name__}: {first_line(exc)}")
 
 
 @dataclass
@@ -232,19 +285,58 @@ class _FeedRun:
 
     def prepare(self, paths: list[Path]) -> None:
         """Hash the waiting files and look them all up in the registry at once; reserve their ids."""
-        self.hashes = {p: sha256_file(p) for p in paths}
+        self.hashes = {}
+        for p in paths:
+            try:
+                if boundary.entry(p).regular:
+                    self.hashes[p] = sha256_file(p)
+            except OSError:
+                continue                              # hashed again (and refused with its reason) in admit
         self.known = registry.loaded_shas(self.con, self.contract.feed, [h for h, _ in self.hashes.values()])
         self.ids = iter(registry.next_file_ids(self.con, len(paths)))
 
     # -- admission: hash, skip, reject, read ------------------------------------------------------
     def admit(self, path: Path) -> None:
+        """Register one landing entry: whatever goes wrong with it, it ends registered (rejected with the
+        reason) and the feed's later files go on."""
+        try:
+            self._admit(path)
+        except Exception as exc:  # noqa: BLE001 - one file's error never stops the feed
+            log.exception("%s: %s could not be admitted", self.contract.feed, path.name)
+            self.reject_unexpected(path, exc)
+
+    def reject_unexpected(self, path: Path, exc: BaseException, common: dict | None = None,
+                          started: float | None = None) -> None:
+        """Reject a file after an unexpected error, registering it even when it cannot be hashed or moved."""
+        started = time.perf_counter() if started is None else started
+        if common is None:
+            try:
+                sha, size = (self.hashes.pop(path, None) or sha256_file(path)) if boundary.entry(path).regular \
+                    else boundary.entry(path).fingerprint()
+            except Exception:  # noqa: BLE001 - unreadable: known by its name only
+                sha, size = boundary.Entry(path, False, f"unreadable:{path.name}").fingerprint()
+            common = dict(file_id=next(self.ids, None) or registry.next_file_id(self.con), feed=self.contract.feed,
+                          file_name=path.name, sha256=sha, bytes=size, run_id=self.run_id, loaded_at=_Clock.now())
+        self.reject(path, common, started, unexpected(path, exc))
+
+    def _admit(self, path: Path) -> None:
         if self.stopped:
             # Delivery order decides which version is current: nothing after a failed file loads.
             self.result.files.append(FileResult(path.name, "deferred", error=DEFERRED))
             return
         started = time.perf_counter()
         feed = self.contract.feed
-        sha, size = self.hashes.pop(path, None) or sha256_file(path)
+        refusal = boundary.inspect(self.contract, path, self.home.landing_for(feed))
+        found = boundary.entry(path)
+        if found.regular:
+            sha, size = self.hashes.pop(path, None) or sha256_file(path)
+        else:
+            sha, size = found.fingerprint()
+        if refusal is not None:
+            common = dict(file_id=next(self.ids, None) or registry.next_file_id(self.con), feed=feed,
+                          file_name=path.name, sha256=sha, bytes=size, run_id=self.run_id, loaded_at=_Clock.now())
+            self.reject(path, common, started, refusal)
+            return
         if any(p.sha256 == sha for p in [*self.batch, *self.waiting]):
             self.flush()                      # the same bytes twice in one delivery: load the first first
             if self.stopped:
@@ -290,7 +382,7 @@ class _FeedRun:
             self.serial += 1
             try:
                 group, extracts = read_many(self.con, self.contract, [w.path for w in waiting], self.work, name)
-            except duckdb.Error:
+            except Exception:  # noqa: BLE001 - the files are read again one by one, each with its own fate
                 log.warning("%s: group read failed; reading the files one by one", self.contract.feed,
                             exc_info=True)
                 group, extracts = None, [None] * len(waiting)
@@ -312,17 +404,21 @@ class _FeedRun:
     def read_one(self, w: "_Waiting") -> None:
         name = f"_ingest_f{self.serial}"
         self.serial += 1
+        k = self.next_k
         try:
             extract = read(self.con, self.contract, w.path, self.work, name)
-        except (UnreadableFile, duckdb.Error) as exc:
-            self.drop_reader_tables(name)
+            validate.add_to_batch(self.con, self.contract, extract, k)
+        except Exception as exc:  # noqa: BLE001 - any reader error rejects this file only
             if not isinstance(exc, UnreadableFile):
-                exc = UnreadableFile("文件无法读取", f"the file cannot be read: {first_line(exc)}")
-            self.reject(w.path, w.common, w.started, exc)
+                log.warning("%s: %s: reader error", self.contract.feed, w.path.name, exc_info=True)
+            self.drop_reader_tables(name)
+            try:
+                self.con.execute(f"DELETE FROM {validate.BATCH_TABLE} WHERE _batch_file = {int(k)}")
+            except duckdb.Error:
+                pass
+            self.reject(w.path, w.common, w.started, unexpected(w.path, exc))
             return
-        k = self.next_k
         self.next_k += 1
-        validate.add_to_batch(self.con, self.contract, extract, k)
         self.pend(w, extract, k)
 
     def pend(self, w: "_Waiting", extract: Extract, k: int) -> None:
@@ -358,8 +454,18 @@ class _FeedRun:
             for i, pending in enumerate(batch):
                 try:
                     self.load([pending])
-                except Exception as exc:  # noqa: BLE001 - the file stays in landing, reported as failed
+                except Exception as exc:  # noqa: BLE001 - the file is rejected, or stays in landing (failed)
                     log.exception("%s: %s failed and was rolled back", self.contract.feed, pending.path.name)
+                    if isinstance(exc, duckdb.Error) and not environmental(exc):
+                        # The engine refused the file's content in its check or load (a conversion, a value
+                        # out of memory): reject it, the later files go on. A defect of the loader itself
+                        # (its accounting) or of the machine keeps the file in landing/ for a fixed rerun.
+                        common = dict(file_id=pending.result.file_id, feed=self.contract.feed,
+                                      file_name=pending.path.name, sha256=pending.sha256, bytes=pending.size,
+                                      run_id=self.run_id, loaded_at=pending.at)
+                        self.reject(pending.path, common, time.perf_counter() - pending.result.seconds,
+                                    unexpected(pending.path, exc))
+                        continue
                     pending.result.status, pending.result.error = "failed", f"{type(exc).__name__}: {exc}"
                     pending.result.rows_loaded = pending.result.rows_quarantined = 0
                     self.result.files.append(pending.result)
@@ -468,13 +574,16 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     prepare(con, contract)
     # Labels the contract has learnt since they were stored: re-map the kept text before new files load.
     remapped = remap.remap(con, contract)
-    with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
+    # the work folder in the data home (pipelines/operations/recovery.py): a killed run's is found and removed
+    work_root = ingest_temp(home)
+    work_root.mkdir(parents=True, exist_ok=True)
+    with in_use(home), tempfile.TemporaryDirectory(prefix="sewershare-ingest-", dir=work_root) as work:
         run = _FeedRun(contract, home, con, run_id, Path(work))
         run.result.remapped = remapped
         if paths is None:
             paths = landing_files(contract, home)
         else:
-            paths = sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))
+            paths = sorted(paths, key=lambda p: (p.lstat().st_mtime_ns, p.name))   # links: never followed
         run.prepare(paths)
         for path in paths:
             run.admit(path)

@@ -13,6 +13,7 @@ every earlier day and the last every later one (open bounds), so no loaded row i
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tempfile
 from collections.abc import Iterable
@@ -68,7 +69,11 @@ def partition_days(contract: Contract, paths: Iterable[Path]) -> dict[Path, set[
     try:
         normalise.install(con)
         validate.create_batch(con, contract)
-        with tempfile.TemporaryDirectory(prefix="sewershare-days-") as work:
+        home = os.environ.get("SEWERSHARE_HOME")     # a killed run's folder is then removed by the next run
+        work_root = Path(home) / "tmp" / "ingest" if home else None
+        if work_root is not None:
+            work_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="sewershare-days-", dir=work_root) as work:
             if contract.format in GROUP_FORMATS:     # one pass over the group, as the loader reads it
                 try:
                     group, extracts = read_many(con, contract, paths, Path(work), "_ingest_days")

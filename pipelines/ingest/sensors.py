@@ -47,7 +47,7 @@ def admitted_files(contract: Contract, home, cursor: dict, now: float | None = N
     seen, admitted = {}, []
     for path in landing_files(contract, home):
         try:
-            stat = path.stat()
+            stat = path.lstat()   # a link is registered as refused by the run, never followed here
         except FileNotFoundError:
             continue
         observed = [stat.st_size, stat.st_mtime_ns]
@@ -55,7 +55,7 @@ def admitted_files(contract: Contract, home, cursor: dict, now: float | None = N
         settled = seen_before.get(path.name) == observed and now - stat.st_mtime >= SETTLE_SECONDS
         if not settled:
             continue
-        if path.name in requested and requested[path.name] == sha256_file(path)[0]:
+        if path.name in requested and (path.is_symlink() or requested[path.name] == sha256_file(path)[0]):
             continue
         admitted.append(path)
     # forget requests for files no longer waiting (loaded, rejected or removed)
@@ -81,7 +81,7 @@ def build_landing_sensor(contract: Contract, job_name: str) -> SensorDefinition:
         plan = plan_run(context.repository_def.asset_graph, context.instance, home, files={feed: admitted},
                         calendar=False)
         for path in admitted:
-            cursor["requested"][path.name] = sha256_file(path)[0]
+            cursor["requested"][path.name] = "" if path.is_symlink() else sha256_file(path)[0]
         context.update_cursor(json.dumps(cursor))
         context.log.info(f"{feed}: {len(admitted)} 个文件 → 运行 run: {plan.summary()}")
         return [plan.run_request(run_key=plan.run_key())]

@@ -43,6 +43,7 @@ from pipelines import duck
 from pipelines.contracts import load_contracts
 from pipelines.hashing import sha256_file
 from pipelines.home import DataHome
+from pipelines.operations.recovery import in_use
 from pipelines.publish.docs import MartDoc, mart_docs
 from pipelines.publish.policy import ALL, PERSONAL_VALUES_SQL, Recipient, select_list
 
@@ -143,8 +144,11 @@ def _write_extracts(con: duckdb.DuckDBPyConnection, version_dir: Path, recipient
                 shutil.copy2(previous_dir / before["file"], target)
             reused.add(mart)
             continue
-        con.execute(f"COPY (SELECT {select} FROM marts.\"{mart}\") TO '{target}' "
-                    f"(FORMAT parquet, COMPRESSION zstd)")
+        # A total order (every non-geometry column): the same marts give byte-identical Parquet (issue 14);
+        # without it the row order follows DuckDB's threads.
+        order = ", ".join(f'"{c}"' for c, t in types[mart].items() if not t.upper().startswith("GEOMETRY"))
+        con.execute(f"COPY (SELECT {select} FROM marts.\"{mart}\" {'ORDER BY ' + order if order else ''}) "
+                    f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     return {m: types[m] for m in chosen}, docs, masked, fingerprints, reused
 
 
@@ -241,17 +245,39 @@ def _build_published(path: Path, files: dict[str, Path], docs: dict[str, MartDoc
         con.execute("COMMENT ON TABLE meta.quality_status IS '质量检查结果：发布时各数据集每项检查的最近一次结果"
                     "（passed 为空表示从未执行；severity 为 ERROR 的阻断发布，WARN 仅提示）。"
                     "Latest result of each check on the published datasets at publication.'")
+        sample = bool(manifests and manifests[0].get("sample_data"))
+        con.execute("CREATE OR REPLACE TABLE meta.data_nature AS SELECT ? AS sample_data, ? AS notice",
+                    [sample, SAMPLE_NOTICE if sample else REAL_NOTICE])
+        con.execute("COMMENT ON TABLE meta.data_nature IS '数据性质：是否为合成样例数据。Whether the data are a synthetic "
+                    "sample.'")
+        if sample:
+            for mart in files:
+                con.execute(f"COMMENT ON TABLE marts.\"{mart}\" IS "
+                            f"{_comment('【' + SAMPLE_NOTICE + '】' + (docs.get(mart, MartDoc()).description or ''))}")
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
     finally:
         con.close()
 
 
+SAMPLE_NOTICE = "合成样例数据，非真实数据，不得用于业务 / synthetic sample data, not real; not for operational use"
+REAL_NOTICE = "报送数据 / delivered data"
+
+
+def is_sample_home(home: DataHome) -> bool:
+    """The home's data were written by ``sewershare sample`` (it leaves sample_truth.json beside them)."""
+    return home.sample_truth.exists()
+
+
 def _manifest(mart: str, file: Path, types: dict[str, str], doc: MartDoc, masked: list[str], rows: int,
-              recipient: Recipient, run_id: str, generated_at: str, fingerprint: str) -> dict[str, Any]:
+              recipient: Recipient, run_id: str, generated_at: str, fingerprint: str,
+              sample: bool = False) -> dict[str, Any]:
     geometry = {c: STORE_CRS for c, t in types.items() if t.upper().startswith("GEOMETRY")}
     return {
         "dataset": mart,
+        # what analysts see first: synthetic sample data say so (issue 14)
+        "sample_data": sample,
+        "数据性质": SAMPLE_NOTICE if sample else REAL_NOTICE,
         "file": file.name,
         "format": "parquet",
         "compression": "zstd",
@@ -293,6 +319,13 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
     """Write a new version of the published copy and of ``extracts/<recipient>`` and swap both in.
     ``quality_status``: rows of ``meta.quality_status`` (``pipelines.quality.status.STATUS_COLUMNS``)."""
     home.ensure()
+    with in_use(home):      # a rerun's crash recovery leaves this publication's temporary files alone
+        return _publish(home, reader, run_id=run_id, recipient=recipient, marts=marts, keep=keep,
+                        quality_status=quality_status)
+
+
+def _publish(home: DataHome, reader: Reader, *, run_id: str | None, recipient: Recipient,
+             marts: list[str] | None, keep: int, quality_status: list[tuple] | None) -> Publication:
     run_id = run_id or uuid.uuid4().hex
     now = dt.datetime.now(dt.timezone.utc)
     generated_at = now.isoformat(timespec="seconds")
@@ -325,12 +358,13 @@ def publish(home: DataHome, reader: Reader, *, run_id: str | None = None, recipi
                     json.dumps(previous[mart], ensure_ascii=False, indent=1), encoding="utf-8")
                 continue
             manifest = _manifest(mart, file, types[mart], docs.get(mart, MartDoc()), masked[mart], rows[mart],
-                                 recipient, run_id, generated_at, fingerprints[mart])
+                                 recipient, run_id, generated_at, fingerprints[mart], sample=is_sample_home(home))
             (version_dir / f"{mart}.manifest.json").write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             manifests.append(manifest)
         (version_dir / "_index.json").write_text(json.dumps(
             {"recipient": recipient.name, "run_id": run_id, "generated_at": generated_at,
+             "sample_data": is_sample_home(home),
              "datasets": {m["dataset"]: f"{m['dataset']}.manifest.json" for m in manifests}},
             ensure_ascii=False, indent=1), encoding="utf-8")
         if reused == set(files) and set(files) == set(previous) and \

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.home import DataHome
+from pipelines.publish.safe_text import safe_text
 from pipelines.report import charts, data
 
 PDF_NAME = "台州市污水管网提升改造进展报告_{as_of}.pdf"
@@ -69,7 +70,8 @@ def _e(value) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float):
         return f"{value:,.2f}"
-    return html.escape(str(value))
+    # text (not numbers) neutralised against formula injection: a table copied into a spreadsheet stays text
+    return html.escape(safe_text(value) if isinstance(value, str) else str(value))
 
 
 def _table(df: pd.DataFrame, columns: dict[str, str], row_class=None, limit: int | None = None) -> str:

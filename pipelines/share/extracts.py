@@ -216,7 +216,10 @@ def _write_extras(con, v: _Variant, mart: str, types: dict[str, str], info: Mart
     geometry = [c for c, t in types.items() if t.upper().startswith("GEOMETRY")]
     if geometry:
         g = geometry[0]
-        props = ", ".join(f'"{c}"' for c in plain)
+        install_safe_text(con)
+        # GeoJSON properties are text a person may paste into, or open from, a spreadsheet (QGIS → Excel).
+        props = ", ".join(f'safe_text("{c}") AS "{c}"' if t.upper() == "VARCHAR" else f'"{c}"'
+                          for c, t in plain.items())
         con.execute(
             f"COPY (SELECT {props}{', ' if props else ''}ST_Transform(\"{g}\"::GEOMETRY, '{STORE_CRS}', '{MAP_CRS}', "
             f"always_xy := true) AS geometry FROM '{v.parquet}' {_order_by(plain)}) TO '{v.dir / f'{mart}.geojson'}' "

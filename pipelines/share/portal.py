@@ -19,8 +19,11 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from markupsafe import Markup
+
 from pipelines import duck
 from pipelines.home import DataHome
+from pipelines.publish.safe_text import safe_text
 from pipelines.share import audit, requests as share_requests, tokens
 from pipelines.share.catalogue import CATALOGUE_JSON, CATALOGUE_XLSX, read_catalogue, share_dir
 from pipelines.share.config import load_recipients
@@ -29,6 +32,9 @@ from pipelines.share.extracts import version_dir, versions
 
 COOKIE = "sewershare_token"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# Every value a page shows is neutralised (pipelines/publish/safe_text.py): a page's table pasted or opened
+# in a spreadsheet must not run a bureau's "=HYPERLINK(…)". ``finalize`` runs on every {{ … }} output.
+TEMPLATES.env.finalize = lambda value: value if isinstance(value, Markup) else safe_text(value)
 STATUS = {"pending": "审核中", "approved": "已批准", "refused": "不予批准"}
 
 

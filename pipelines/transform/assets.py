@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,11 @@ from pipelines.contracts import delivery_rules, load_contracts
 from pipelines.home import DBT_PROJECT_DIR, DataHome
 from pipelines.ingest.partitions import is_partitioned
 from pipelines.operations.instance import WAREHOUSE_POOL
+from pipelines.operations.recovery import in_use
 from pipelines.resources import WarehouseResource
 from pipelines.transform.daily import DAILY_TAG, daily_rebuild
-from pipelines.transform.project import DBT_PROJECT, dbt_executable, prepare_dbt_project
+from pipelines.transform.dbt_child import PARENT_ENV
+from pipelines.transform.project import DBT_PROJECT, dbt_launcher, prepare_dbt_project
 
 RAW_VIEW_SUFFIX = "_current"
 # The daily-partitioned ingestion assets (pipelines/ingest/partitions.py), sources of the daily models.
@@ -117,16 +119,26 @@ class DbtBuildConfig(Config):
 def dbt_target_path(warehouse: WarehouseResource) -> Path:
     """One dbt target directory per warehouse, reused by every build of it: dbt's partial-parse state
     (``partial_parse.msgpack``) is valid only for the same vars and profile, i.e. the same warehouse, and
-    re-parsing the project costs seconds of CPU per run. Builds of one warehouse take turns (pool)."""
-    digest = hashlib.sha256(str(Path(warehouse.path).resolve()).encode()).hexdigest()[:12]
-    return DBT_PROJECT_DIR / "target" / f"warehouse-{digest}"
+    re-parsing the project costs seconds of CPU per run. Builds of one warehouse take turns (pool).
+
+    It lives in the data home, never in the checkout (issue 14: dagster-dbt's default, a new
+    ``dbt_project/target/<run>`` folder per run, grew the checkout by ~19 MB a run): ``<home>/dbt/target`` for a
+    warehouse at ``<home>/warehouse/``, else a folder beside the warehouse file. dbt's log (dagster-dbt points
+    ``DBT_LOG_PATH`` at the same folder) is rotated by dbt itself (``log-file-max-bytes``)."""
+    db = Path(warehouse.path).resolve()
+    if db.parent.name == "warehouse":
+        return db.parent.parent / "dbt" / "target"
+    digest = hashlib.sha256(str(db).encode()).hexdigest()[:12]
+    return db.parent / f".dbt-target-{db.stem}-{digest}"
 
 
 @contextmanager
 def _partition_env(start: str | None, end: str | None) -> Iterator[None]:
     """The days of the daily models as environment variables of the dbt subprocess (dagster-dbt passes this
     process's environment): read when the models run, they leave dbt's partial parsing valid."""
-    names = {"SEWERSHARE_PARTITION_START": start or "", "SEWERSHARE_PARTITION_END": end or ""}
+    names = {"SEWERSHARE_PARTITION_START": start or "", "SEWERSHARE_PARTITION_END": end or "",
+             # the launcher's guard against a run that died before dbt armed its death signal (dbt_child.py)
+             PARENT_ENV: str(os.getpid())}
     before = {k: os.environ.get(k) for k in names}
     os.environ.update(names)
     try:
@@ -186,7 +198,10 @@ def build_dbt_assets() -> AssetsDefinition:
         args = ["--no-write-json", "build", "--vars", json.dumps(dbt_vars)]
         if config.full_refresh:
             args.append("--full-refresh")
-        with _warehouse_write_lock(warehouse):
+        home_root = Path(warehouse.path).resolve().parent.parent
+        busy = in_use(DataHome(home_root)) if Path(warehouse.path).resolve().parent.name == "warehouse" \
+            else nullcontext()      # dbt spills into the home's tmp/duckdb: a rerun's recovery leaves it alone
+        with _warehouse_write_lock(warehouse), busy:
             with _partition_env(*days):      # the subprocess starts inside dbt.cli
                 invocation = dbt.cli(args, context=context, target_path=dbt_target_path(warehouse))
             yield from invocation.stream()
@@ -210,4 +225,4 @@ def dbt_resource(home: DataHome | None = None) -> DbtCliResource:
     """The dbt CLI resource (resource key ``dbt``). The warehouse path comes from the ``warehouse``
     resource at run time, so ``home`` is accepted for symmetry with the other resources only."""
     return SewershareDbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                                    dbt_executable=dbt_executable())
+                                    dbt_executable=dbt_launcher())

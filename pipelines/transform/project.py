@@ -31,6 +31,13 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def dbt_launcher() -> str:
+    """``sewershare-dbt`` (pipelines/transform/dbt_child.py): dbt that dies with the run that started it.
+    Plain dbt when the launcher is not installed (an environment set up before it existed)."""
+    candidate = Path(sys.executable).parent / "sewershare-dbt"
+    return str(candidate) if candidate.exists() else dbt_executable()
+
+
 def _newest_input_mtime() -> float:
     newest = 0.0
     roots = [DBT_PROJECT_DIR / name for name in _INPUTS] + [SOURCES_DIR / "reference"]
@@ -56,7 +63,9 @@ def prepare_dbt_project(force: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if force or manifest_is_stale():
-                env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+                # dbt's log beside the manifest (ignored by git), not a dbt_project/logs/ of its own
+                env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                       "DBT_LOG_PATH": str(MANIFEST_PATH.parent)}
                 done = subprocess.run(
                     [dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
                     cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,

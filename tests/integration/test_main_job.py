@@ -24,7 +24,7 @@ SEWERSHARE = str(Path(sys.executable).with_name("sewershare"))
 
 def _run(home: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("SEWERSHARE_HOME", "DAGSTER_HOME")}
-    return subprocess.run([SEWERSHARE, "run", "--home", str(home)], cwd=REPO, env=env,
+    return subprocess.run([SEWERSHARE, "run", "--home", str(home), "--sample"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=1200)
 
 
@@ -210,3 +210,24 @@ def test_dbt_docs_generate_documents_every_mart(two_runs, tmp_path):
         assert node["description"], name
         undocumented = [c for c in built if not node["columns"].get(c, {}).get("description")]
         assert not undocumented, (name, undocumented)
+
+
+def test_published_sample_data_say_so(two_runs):
+    """The home was filled by --sample: every manifest and the published copy carry the notice analysts see."""
+    import json
+
+    home, first, _ = two_runs
+    assert first.returncode == 0, first.stderr[-3000:]
+    manifests = list((home / "extracts" / "all").glob("*.manifest.json"))
+    assert manifests
+    for path in manifests:
+        m = json.loads(path.read_text(encoding="utf-8"))
+        assert m["sample_data"] is True and m["数据性质"].startswith("合成样例数据")
+    con = duck.connect(home / "published" / "sewershare.duckdb", read_only=True, extensions=())
+    try:
+        assert con.execute("SELECT sample_data FROM meta.data_nature").fetchall() == [(True,)]
+        comments = [c for (c,) in con.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts'")
+                    .fetchall()]
+        assert comments and all(c.startswith("【合成样例数据") for c in comments)
+    finally:
+        con.close()

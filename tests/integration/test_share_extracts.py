@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 
 import openpyxl
@@ -155,3 +156,68 @@ def test_sharing_refuses_a_warehouse_ahead_of_publication(shared_home, tmp_path)
     from pipelines.share.extracts import ShareError
     with pytest.raises(ShareError, match="problem_pipes"):
         write_recipient_extracts(home, reader(home))
+
+
+TRIGGERS = ["=", "+", "-", "@", "\t", "\r"]
+
+
+def _formula_like(cell) -> bool:
+    """A text cell starting with a trigger; numbers (a negative DOUBLE written "-11") are numbers, untouched."""
+    if not isinstance(cell, str) or cell[:1] not in TRIGGERS:
+        return False
+    try:
+        float(cell)
+        return False
+    except ValueError:
+        return True
+
+
+def test_every_text_export_neutralises_each_formula_prefix(shared_home, tmp_path):
+    """Issue 14: the six prefixes of OWASP's CSV-injection rule (= + - @ tab CR), each put at the start of a
+    project name and a road name, reach the CSV, the xlsx and the GeoJSON properties as "'" + the value; the
+    portal's pages and the report's tables show them the same way; no text cell of any export starts with a
+    trigger."""
+    from pipelines.report.build import _e
+    from pipelines.share.portal import TEMPLATES
+
+    home = copy_home(shared_home, tmp_path / "home")
+    ids = [r[0] for r in _rows("SELECT project_id FROM wh.marts.project_portfolio ORDER BY 1 LIMIT 6", home.warehouse)]
+    segs = [r[0] for r in _rows("SELECT segment_id FROM wh.marts.pipe_segments ORDER BY 1 LIMIT 6", home.warehouse)]
+    assert len(ids) == len(segs) == 6
+    for t, pid, seg in zip(TRIGGERS, ids, segs):
+        execute(home.warehouse, f"UPDATE marts.project_portfolio SET project_name = {t!r} || 'cmd|calc' "
+                                f"WHERE project_id = '{pid}'".replace("'\\t'", "chr(9)").replace("'\\r'", "chr(13)"))
+        execute(home.warehouse, f"UPDATE marts.pipe_segments SET road_name = {t!r} || 'cmd|calc' "
+                                f"WHERE segment_id = '{seg}'".replace("'\\t'", "chr(9)").replace("'\\r'", "chr(13)"))
+    publish(home, reader(home), run_id="formulas")
+    write_recipient_extracts(home, reader(home), recipients=["finance", "gov_331002"],
+                             datasets=["project_portfolio", "pipe_segments"])
+    expected = {"'" + t + "cmd|calc" for t in TRIGGERS}
+
+    def cells_of(folder, mart):
+        with open(folder / f"{mart}.csv", encoding="utf-8-sig", newline="") as fh:
+            csv_cells = [c for row in csv.reader(fh) for c in row]
+        xlsx_cells = [c.value for row in openpyxl.load_workbook(folder / f"{mart}.xlsx").active.iter_rows() for c in row]
+        return csv_cells, xlsx_cells
+
+    portfolio = recipient_dir(home, "finance") / "project_portfolio" / "current"
+    for cells in cells_of(portfolio, "project_portfolio"):
+        # an XML reader turns a CR into LF (XML 1.0 §2.11, end-of-line handling): compare with line ends unified
+        unified = {c.replace("\r", "\n") for c in cells if isinstance(c, str)}
+        assert {e.replace("\r", "\n") for e in expected} <= unified
+        assert not [c for c in cells if _formula_like(c)]
+    segments = recipient_dir(home, "gov_331002") / "pipe_segments" / "current"
+    if (segments / "pipe_segments.csv").exists():
+        for cells in cells_of(segments, "pipe_segments"):
+            assert not [c for c in cells if _formula_like(c)]
+    geo = json.loads((segments / "pipe_segments.geojson").read_text(encoding="utf-8"))
+    props = [v for f in geo["features"] for v in f["properties"].values() if isinstance(v, str)]
+    assert not [v for v in props if _formula_like(v)]
+    assert "'=cmd|calc" in props
+    # the portal's pages and the report's tables
+    page = TEMPLATES.env.from_string("<td>{{ v }}</td>")
+    for t in TRIGGERS:
+        # what the browser shows (HTML-escaped on the page: ' is &#39;)
+        assert html.unescape(page.render(v=t + "cmd")) == "<td>'" + t + "cmd</td>"
+        assert html.unescape(_e(t + "cmd")) == "'" + t + "cmd"
+    assert page.render(v=-5) == "<td>-5</td>" and _e(-5) == "-5"     # numbers stay numbers

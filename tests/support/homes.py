@@ -69,7 +69,7 @@ def _cached(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> tuple
 def first_run_home(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The home after the first ``sewershare run`` (it generates the 0.01 sample), and that run's result."""
     def build(directory: Path) -> dict:
-        done = sewershare_run(directory / "home")
+        done = sewershare_run(directory / "home", "--sample")
         return {"args": done.args, "returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
 
     home, data = _cached(tmp_path_factory, "first_run_home", build)

@@ -10,9 +10,9 @@ select
     point,
     data_date                                                     as date,
     count(case when is_valid then 1 end)                          as valid_flow_hours,
-    round(avg(case when is_valid then value end), 3)              as mean_flow_m3h,
+    round(avg(case when is_valid then {{ exact('value') }} end), 3)              as mean_flow_m3h,
     case when count(case when is_valid then 1 end) >= {{ var('min_valid_hours') }}
-         then round(avg(case when is_valid then value end) * 24, 2) end as flow_m3d
+         then round(avg(case when is_valid then {{ exact('value') }} end) * 24, 2) end as flow_m3d
 from {{ ref('int_plant_hourly_values') }}
 where factor = 'flow'
 group by plant_id, point, data_date

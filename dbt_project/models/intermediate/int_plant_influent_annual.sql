@@ -33,8 +33,9 @@ per_plant as (
     select
         plant_id,
         year,
-        avg(bod5_mg_l)                                                        as arithmetic_mean,
-        sum(bod5_mg_l * flow_m3d) / nullif(sum(flow_m3d), 0)                  as weighted_mean,
+        avg({{ exact('bod5_mg_l') }})                                         as arithmetic_mean,
+        sum({{ exact('bod5_mg_l') }} * {{ exact('flow_m3d') }}) / nullif(sum({{ exact('flow_m3d') }}), 0)
+                                                                              as weighted_mean,
         count(*)                                                              as n_samples,
         count(flow_m3d)                                                       as n_flow_weighted
     from samples

@@ -44,8 +44,9 @@ daily as (
         plant_id,
         data_date                                                          as date,
         factor,
-        avg(case when is_valid then value end)                             as arithmetic_mean,
-        sum(case when is_valid then value * flow_m3h end) / nullif(sum(case when is_valid then flow_m3h end), 0)
+        avg(case when is_valid then {{ exact('value') }} end)             as arithmetic_mean,
+        sum(case when is_valid then {{ exact('value') }} * {{ exact('flow_m3h') }} end)
+            / nullif(sum(case when is_valid then {{ exact('flow_m3h') }} end), 0)
                                                                            as weighted_mean,
         count(case when is_valid and flow_m3h is not null then 1 end)      as weighted_hours,
         min(case when is_valid then value end)                             as daily_min,

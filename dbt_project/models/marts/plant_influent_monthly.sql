@@ -7,9 +7,9 @@ with lab as (
     select
         plant_id,
         cast({{ dbt.date_trunc('month', 'sampled_on') }} as date)  as month,
-        avg(bod5_mg_l)                                             as mean_bod5,
+        avg({{ exact('bod5_mg_l') }})                              as mean_bod5,
         count(bod5_mg_l)                                           as n_bod5_samples,
-        avg(cod_mg_l)                                              as mean_cod
+        avg({{ exact('cod_mg_l') }})                               as mean_cod
     from {{ ref('stg_lab__samples') }}
     where sampling_point = 'influent'
     group by 1, 2
@@ -19,7 +19,7 @@ flow as (
     select
         plant_id,
         cast({{ dbt.date_trunc('month', 'data_date') }} as date)   as month,
-        avg(value) * 24                                            as mean_flow_m3d,
+        avg({{ exact('value') }}) * 24                             as mean_flow_m3d,
         count(*)                                                   as valid_flow_hours
     from {{ ref('int_plant_hourly_values') }}
     where point = 'inlet' and factor = 'flow' and is_valid

@@ -11,10 +11,14 @@ import duckdb
 from pipelines.contracts import Contract
 from pipelines.ingest.headers import HEADER_SEARCH_ROWS, find_header_row, map_headers
 from pipelines.ingest.normalise import sql_str
+from pipelines.ingest import boundary
 from pipelines.ingest.readers import Extract, encoding as enc, tabular
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
 DELIMITERS = (",", "\t", ";", "|")
+# The header sniff reads at most the byte sample, so no field of it can be longer: Python's csv module
+# otherwise stops at 131,072 characters (a 200 KB cell raised _csv.Error outside the reject path).
+pycsv.field_size_limit(max(pycsv.field_size_limit(), 4 * enc.SAMPLE_BYTES))
 
 
 def _shape(sample: str, contract: Contract) -> tuple[str, int]:
@@ -43,13 +47,18 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         source = enc.transcode(path, encoding, workdir / f"{name}.utf8.csv")
     with open(source, "rb") as fh:
         sample = fh.read(enc.SAMPLE_BYTES).decode("utf-8", errors="ignore")
-    delim, width = _shape(sample, contract)
+    try:
+        delim, width = _shape(sample, contract)
+    except pycsv.Error as exc:
+        raise UnreadableFile("CSV 表头部分无法解析", f"cannot parse the head of the CSV: {exc}") from exc
     # The line ending, stated: a cell with a line break inside quotes (Excel writes LF there, CRLF between
     # rows) otherwise derails the parser's newline detection.
     newline = "\\r\\n" if "\r\n" in sample else ("\\r" if "\r" in sample and "\n" not in sample else "\\n")
 
+    max_line = boundary.limit(contract, "max_line_bytes")
     # Extra columns absorb rows wider than the sample; all-empty extras are dropped by tabular.frame.
-    for attempt in range(3):
+    attempt = 0
+    while attempt < 3:
         ncols = width + 8 if attempt == 0 else (width + 8) * 4 ** attempt
         columns = [f"c{i}" for i in range(ncols)]
         spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
@@ -58,13 +67,24 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
                 CREATE OR REPLACE TEMP TABLE {name} AS
                 SELECT * FROM read_csv({sql_str(str(source))}, header = false, auto_detect = false,
                     delim = {sql_str(delim)}, quote = '"', escape = '"', columns = {spec},
-                    null_padding = true, max_line_size = 10000000, new_line = {sql_str(newline)})
+                    null_padding = true, max_line_size = {int(max_line)}, new_line = {sql_str(newline)})
             """)
             break
         except duckdb.InvalidInputException as exc:
             text = str(exc)
-            if "Expected Number of Columns" in text and attempt < 2:
+            attempt += 1
+            if "Expected Number of Columns" in text and attempt < 3:
                 continue
+            if newline != "\\n" and ("invalid state" in text or "new_line" in text.lower()):
+                # Mixed line endings: a CRLF export with a bare LF added by a hand edit. Read a copy with
+                # every CRLF made LF (a CRLF inside a quoted cell becomes the LF Excel writes there anyway).
+                copy = workdir / f"{name}.lf.csv"
+                copy.write_bytes(Path(source).read_bytes().replace(b"\r\n", b"\n"))
+                source, newline, attempt = copy, "\\n", 0
+                continue
+            if "maximum line size" in text.lower():
+                raise UnreadableFile(f"CSV 中有超长的行（上限 {max_line} 字节）",
+                                     f"a line of the CSV is longer than the limit ({max_line} bytes)") from exc
             if "unicode" in text.lower():
                 raise UnreadableFile("文件中有无效的UTF-8字节（编码混杂）",
                                      f"invalid UTF-8 bytes in the file (mixed encodings): {first_line(exc)}") from exc

@@ -56,11 +56,11 @@ def detect(path: Path, accepted: tuple[str, ...] = ("utf-8", "utf-8-sig", "gbk")
     data, _ = _sample(path)
     if not data.strip():
         raise UnreadableFile("文件为空", "the file is empty")
-    if data.startswith(codecs.BOM_UTF8):
-        return Encoding("utf-8-sig", "utf_8")
-    if is_binary(data):
+    if is_binary(data):          # also after a BOM: a NUL byte is no character of any accepted encoding
         raise UnreadableFile("文件不是文本文件（含二进制内容），无法按CSV读取",
                              "not a text file (binary content); cannot be read as CSV")
+    if data.startswith(codecs.BOM_UTF8):
+        return Encoding("utf-8-sig", "utf_8")
     candidates: list[str] = []
     for name in accepted or ("utf-8",):
         for codec in _CANDIDATES.get(name.lower(), [name.lower().replace("-", "_")]):

@@ -68,9 +68,18 @@ def _crs_from_extent(xmin, xmax, ymin, ymax) -> str | None:
     return None
 
 
+def _has_nul(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return any(b"\x00" in block for block in iter(lambda: fh.read(1 << 20), b""))
+
+
 def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
          name: str = "_ingest_src") -> Extract:
     gdal_path = _gdal_path(path)
+    if gdal_path == str(path) and _has_nul(path):
+        # JSON text holds no NUL byte (RFC 8259 §7: control characters must be escaped); GDAL would skip it.
+        raise UnreadableFile("GeoJSON 中含 NUL 字节（文件损坏或不是文本）",
+                             "NUL bytes in the GeoJSON (corrupt, or not text; RFC 8259 allows none)")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_read AS SELECT * FROM ST_Read({sql_str(gdal_path)})")
     except duckdb.Error as exc:
@@ -92,6 +101,11 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
         SELECT rowid + 1 AS _source_row, rowid AS _phys, {select} FROM {name}_read ORDER BY rowid
     """)
     con.execute(f"DROP TABLE {name}_read")
+    # A coordinate that is NaN or infinite (JSON NaN/Infinity, 1e999) is no position: that feature's geometry
+    # is dropped, so the record is quarantined by the geometry rule, and the extent below is taken over the
+    # finite coordinates only (a NaN otherwise made the file "cannot tell the coordinate system").
+    nonfinite = (f"regexp_matches(ST_AsText(_geom), '(?i)nan|inf')")
+    con.execute(f"UPDATE {name} SET _geom = NULL WHERE _geom IS NOT NULL AND {nonfinite}")
 
     extent = con.execute(f"""SELECT min(ST_XMin(_geom)), max(ST_XMax(_geom)), min(ST_YMin(_geom)),
                                     max(ST_YMax(_geom)) FROM {name}""").fetchone()
@@ -119,9 +133,11 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
 
     mapping = map_headers(contract, props)
     fatal, absent = missing_columns(contract, mapping)
-    if fatal:
-        raise UnreadableFile(*missing_message(fatal, props))
     rows_read = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    if fatal and rows_read:
+        # (A collection without features has no properties to name its columns: like a CSV holding only its
+        # header row, it is a delivery of nothing, loaded with 0 records.)
+        raise UnreadableFile(*missing_message(fatal, props))
     return Extract(
         table=name, source_table=name, raw_columns=columns, raw_headers=props,
         fields={name: columns[pos] for name, pos in mapping.positions.items()},

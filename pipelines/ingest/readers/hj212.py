@@ -22,6 +22,7 @@ from pipelines.ingest.readers.encoding import is_binary
 from pipelines.ingest.readers.errors import UnreadableFile
 
 HEADER_FIELDS = {"qn": "QN", "st": "ST", "cn": "CN", "mn": "MN", "data_time": "DataTime"}
+MAX_SEGMENT = 9999             # the largest length the 4-digit length field can state
 PREFIX, SUFFIX = 6, 4          # `##` + 4 length digits before the data segment; 4 CRC digits after it
 
 
@@ -56,7 +57,9 @@ def crc_segments(lines: pa.Array, buffers: tuple[np.ndarray, np.ndarray] | None 
         return out
     ends = offsets[1:] - ((np.diff(offsets) > 0) & (data[np.maximum(offsets[1:] - 1, 0)] == 0x0D))
     lengths = ends - offsets[:-1] - PREFIX - SUFFIX
-    valid = np.flatnonzero(lengths >= 0)
+    # The length field has 4 digits (DOMAIN.md §5: `##` + 4-digit data-segment length): a longer segment
+    # cannot be a packet, and its CRC (a loop over byte positions) is not worth minutes on a 5 MB line.
+    valid = np.flatnonzero((lengths >= 0) & (lengths <= MAX_SEGMENT))
     if valid.size == 0:
         return out
     out[valid] = crc_spans(data, offsets[:-1][valid] + PREFIX, lengths[valid])

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import Contract
+from pipelines.ingest import boundary
 from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import Extract, tabular
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
@@ -84,6 +85,15 @@ def used_range(path: Path) -> tuple[str, int, int]:
 def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
          name: str = "_ingest_src") -> Extract:
     sheet, last_row, last_col = used_range(path)
+    # DuckDB allocates the requested range densely: a sheet claiming XFD1048576 (one cell, 6 KB) asks for
+    # 17 billion cells. Refused here, from the range alone, before DuckDB reads a byte.
+    cap = boundary.limit(contract, "max_cells")
+    if last_row * last_col > cap:
+        raise UnreadableFile(
+            f"工作表范围过大（{last_row} 行 × {last_col} 列 = {last_row * last_col} 个单元格，上限 {cap}），未读取："
+            "请删除表格外的空白单元格或分表报送",
+            f"the sheet's used range is too large ({last_row} rows × {last_col} columns = {last_row * last_col} "
+            f"cells; limit {cap}); not read: clear stray cells outside the table or split the sheet")
     letters = [_col_letters(i) for i in range(1, last_col + 1)]
     columns = [f"c{i}" for i in range(last_col)]
     try:

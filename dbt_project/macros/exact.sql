@@ -1,0 +1,11 @@
+{#-
+  精确小数：均值与加权和先转为定点小数再求和，结果与行的顺序无关（issue 14：同一输入两次运行，
+  浮点求和顺序不同使第 11 位不同，四舍五入到 4 位时偶尔翻转，如 6.87375 → 6.8737 / 6.8738）。
+  Exact numbers for sums and means: a DECIMAL sum is exact, so the result does not depend on the order the
+  threads add rows in (a DOUBLE sum does, in its last bits, and rounding to 4 places then flips at a tie).
+  Six decimals hold every measured value of the feeds (38 digits: a product of two stays exact); values outside ±1e12, infinities and NaN become NULL
+  (they are no measurement). Portable SQL: CAST to DECIMAL and BETWEEN.
+-#}
+{% macro exact(expr) -%}
+    cast(case when {{ expr }} between -1e12 and 1e12 then {{ expr }} end as decimal(38, 6))
+{%- endmacro %}
