@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         d.add_argument("--reason")
     rsub.add_parser("overdue")
     req.set_defaults(func=cmd_request)
+    from pipelines.bench.cli import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
