@@ -76,7 +76,7 @@ def compare(feed: str, files: list[Path], work: Path, repeat: int, peer: bool) -
     for _ in range(repeat):
         alone.append(run_worker("alone", {"feed": feed, "files": [str(f) for f in files],
                                           "db": str(work / "alone.duckdb")}))
-        ingest.append(run_worker("ingest", {"feed": feed, "files": [str(f) for f in files],
+        ingest.append(run_worker("profile", {"feed": feed, "files": [str(f) for f in files],
                                             "work": str(work / "ingest")}))
         if peer:
             peers.append(run_worker("peer", {"feed": feed, "file": str(files[0]), "db": str(work / "peer.duckdb")}))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 # A batch of files is checked in one statement; bounded so that its temp tables stay small.
 MAX_BATCH_FILES = 400
 MAX_BATCH_BYTES = 256 * 1024 * 1024
+# DuckDB's memory while a feed loads (SEWERSHARE_INGEST_MEMORY, DuckDB units): bounded, it spills instead.
+INGEST_MEMORY_LIMIT = os.environ.get("SEWERSHARE_INGEST_MEMORY", "1GB")
+# A file this large is a batch of its own, checked through a view of its reader's table (no batch copy).
+SOLO_FILE_BYTES = 16 * 1024 * 1024
 FILES_TABLE = "_ingest_files"
 
 
@@ -271,11 +276,18 @@ class _FeedRun:
                 f"文件类型不符（本数据项接受 {'、'.join(self.contract.file_patterns)}）",
                 f"file type not accepted here ({', '.join(self.contract.file_patterns)})"))
             return
+        grouped = self.contract.format in GROUP_FORMATS
+        if grouped and size >= SOLO_FILE_BYTES and (self.waiting or self.batch):
+            self.flush()                      # a large log is read and checked alone (below)
+            if self.stopped:
+                self.result.files.append(FileResult(path.name, "deferred", error=DEFERRED))
+                return
         self.waiting.append(_Waiting(path, sha, size, at, common, started))
         self.batch_bytes += size
-        if self.contract.format not in GROUP_FORMATS:
+        if not grouped:
             self.read_waiting()
-        if len(self.batch) + len(self.waiting) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES:
+        if (len(self.batch) + len(self.waiting) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES
+                or (grouped and size >= SOLO_FILE_BYTES)):
             self.flush()
 
     def read_waiting(self) -> None:
@@ -283,9 +295,9 @@ class _FeedRun:
         waiting, self.waiting = self.waiting, []
         if not waiting:
             return
-        if not self.batch:
-            validate.create_batch(self.con, self.contract)
         if self.contract.format in GROUP_FORMATS:
+            if not self.batch:
+                validate.create_batch(self.con, self.contract)
             name = f"_ingest_g{self.serial}"
             self.serial += 1
             try:
@@ -296,7 +308,9 @@ class _FeedRun:
                 group, extracts = None, [None] * len(waiting)
             offset = self.next_k
             self.next_k += len(waiting)
-            if group is not None:
+            if group is not None and len(waiting) == 1 and waiting[0].size >= SOLO_FILE_BYTES and not self.batch:
+                validate.batch_of_one(self.con, self.contract, group, offset)
+            elif group is not None:
                 validate.add_to_batch(self.con, self.contract, group, offset)
             for i, (w, extract) in enumerate(zip(waiting, extracts)):
                 if extract is None:                       # the group failed: read this one alone
@@ -310,6 +324,13 @@ class _FeedRun:
             self.read_one(w)
 
     def read_one(self, w: "_Waiting") -> None:
+        solo = w.size >= SOLO_FILE_BYTES
+        if solo and self.batch:
+            # the files gathered so far load first, as their own batch (delivery order is kept)
+            self.load_batch()
+            if self.stopped:
+                self.result.files.append(FileResult(w.path.name, "deferred", error=DEFERRED))
+                return
         name = f"_ingest_f{self.serial}"
         self.serial += 1
         try:
@@ -322,6 +343,13 @@ class _FeedRun:
             return
         k = self.next_k
         self.next_k += 1
+        if solo:
+            validate.batch_of_one(self.con, self.contract, extract, k)
+            self.pend(w, extract, k)
+            self.load_batch()
+            return
+        if not self.batch:
+            validate.create_batch(self.con, self.contract)
         validate.add_to_batch(self.con, self.contract, extract, k)
         self.pend(w, extract, k)
 
@@ -343,6 +371,10 @@ class _FeedRun:
     # -- loading a batch: one check statement, one transaction --------------------------------------
     def flush(self) -> None:
         self.read_waiting()
+        self.load_batch()
+
+    def load_batch(self) -> None:
+        """Load the files read so far (one batch), then drop the batch's temp tables."""
         batch, self.batch, self.batch_bytes, self.next_k = self.batch, [], 0, 0
         if not batch:
             _drop_temp(self.con)
@@ -465,6 +497,18 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     any file failed or would not balance.
     """
     prepare(con, contract)
+    # DuckDB's memory bounded while files load (issue 13): past the bound its temp tables spill to the warehouse's
+    # temp folder (``<warehouse>.tmp``, in the data home) instead of growing with the largest file.
+    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+    try:
+        return _ingest(contract, home, con, run_id, strict)
+    finally:
+        con.execute(f"SET memory_limit = '{previous}'")
+
+
+def _ingest(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnection, run_id: str,
+            strict: bool) -> FeedResult:
     # Labels the contract has learnt since they were stored: re-map the kept text before new files load.
     remapped = remap.remap(con, contract)
     with tempfile.TemporaryDirectory(prefix="sewershare-ingest-") as work:
