@@ -73,10 +73,7 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
                              f"WHERE _reasons IS NULL AND _batch_file IN ({ks})").fetchone()
         window = "AND false" if lo is None else f"AND {part} BETWEEN DATE '{lo}' AND DATE '{hi}'"
     current = f"SELECT rowid AS _rid, _row_hash, {by_key} FROM {table} WHERE _is_current {window}"
-    nothing_current = con.execute(f"SELECT count(*) FROM ({current} LIMIT 1)").fetchone()[0] == 0
-    if nothing_current and len(batch_files) == 1:
-        return _append_new(con, contract, checked, files_table, batch_files[0])
-    if nothing_current:
+    if con.execute(f"SELECT count(*) FROM ({current} LIMIT 1)").fetchone()[0] == 0:
         current += " AND false"          # nothing to supersede: spare the join its build side
     # One file in the batch: its clean records have distinct keys (repeats were quarantined as duplicate_key),
     # so no key has an earlier version in the batch and the windows over the batch (a sort of every record by
@@ -142,24 +139,3 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
         con.execute(f"DROP TABLE {CMP_TABLE}_v")
     con.execute(f"DROP TABLE {CMP_TABLE}")
     return counts
-
-
-def _append_new(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, files_table: str,
-                k: int) -> dict[int, Applied]:
-    """One file and no current version of any key in its range (a first load, a new day): every clean record
-    is a new current version (its keys are distinct, repeats were quarantined), appended straight from the
-    checked records, without the comparison table and its joins (issue 13: 28 s of a 2 M-row file)."""
-    table = table_name(contract)
-    cols = [n for n, _ in data_columns(contract)]
-    order = f"ORDER BY c.{sql_ident(contract.partition_by)}" if contract.partition_by else ""
-    con.execute(f"""
-        INSERT INTO {table} BY NAME
-        SELECT {', '.join('c.' + sql_ident(n) for n in cols)}, f.file_id AS _file_id, f.file_name AS _source_file,
-               c._source_row, c._row_hash, f.loaded_at AS _valid_from, NULL::TIMESTAMP AS _valid_to,
-               true AS _is_current, c._unmapped
-        FROM {checked} c JOIN {files_table} f ON f.k = c._batch_file
-        WHERE c._reasons IS NULL AND c._batch_file = {int(k)}
-        {order}
-    """)
-    new = con.execute(f"SELECT count(*) FROM {checked} WHERE _reasons IS NULL AND _batch_file = {int(k)}").fetchone()[0]
-    return {k: Applied(new, 0, 0)}
