@@ -75,13 +75,6 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
     current = f"SELECT rowid AS _rid, _row_hash, {by_key} FROM {table} WHERE _is_current {window}"
     if con.execute(f"SELECT count(*) FROM ({current} LIMIT 1)").fetchone()[0] == 0:
         current += " AND false"          # nothing to supersede: spare the join its build side
-    # One file in the batch: its clean records have distinct keys (repeats were quarantined as duplicate_key),
-    # so no key has an earlier version in the batch and the windows over the batch (a sort of every record by
-    # key) have nothing to find.
-    one = len(batch_files) == 1
-    ordering = ("1 AS _nth, NULL::VARCHAR AS _prev_in_batch" if one else
-                "row_number() OVER w AS _nth, lag(_row_hash) OVER w AS _prev_in_batch")
-    window_clause = "" if one else f"WINDOW w AS (PARTITION BY {by_key} ORDER BY _k)"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CMP_TABLE} AS
         WITH joined AS (
@@ -90,8 +83,8 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
             FROM {checked} c LEFT JOIN ({current}) cur ON {on}
             WHERE c._reasons IS NULL AND c._batch_file IN ({ks})
         ), ordered AS (
-            SELECT *, {ordering}
-            FROM joined {window_clause}
+            SELECT *, row_number() OVER w AS _nth, lag(_row_hash) OVER w AS _prev_in_batch
+            FROM joined WINDOW w AS (PARTITION BY {by_key} ORDER BY _k)
         )
         SELECT _k, _source_row, _cur_rid, {by_key},
                CASE WHEN _nth = 1 AND _cur_hash IS NULL THEN 'new'
@@ -107,12 +100,10 @@ def apply(con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, file
         counts[k] = Applied(new, changed, unchanged)
     if any(a.new or a.changed for a in counts.values()):
         # Each new version is valid until the next version of its key in this batch (if any).
-        lead = ("NULL::TIMESTAMP" if one else
-                f"lead(f.loaded_at) OVER (PARTITION BY {', '.join('m.' + sql_ident(k) for k in keys)} ORDER BY m._k)")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {CMP_TABLE}_v AS
             SELECT m._k, m._source_row, m._cur_rid, f.loaded_at AS _from,
-                   {lead} AS _to
+                   lead(f.loaded_at) OVER (PARTITION BY {', '.join('m.' + sql_ident(k) for k in keys)} ORDER BY m._k) AS _to
             FROM {CMP_TABLE} m JOIN {files_table} f ON f.k = m._k
             WHERE m._status <> 'unchanged'
         """)

@@ -76,16 +76,10 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
         blanks = [r[0] for r in body if not any(_text(v) for v in r[1:])]
         tail = [r for r in reversed(body) if any(_text(v) for v in r[1:])][:TAIL_ROWS]
     else:
-        # Only a column without a header needs its filled cells counted (is it kept?): a headed column is kept
-        # anyway. Trimming every cell of every column cost a 2 M-row CSV a sixth of its ingest (issue 13).
-        headless = [i for i, c in enumerate(columns) if not (header_cells[i] if i < len(header_cells) else None)]
-        filled = "".join(f"count(*) FILTER (WHERE NOT {_blank(columns[i])}), " for i in headless)
-        *found, blanks = con.execute(
-            f"SELECT {filled}list(rowid ORDER BY rowid) FILTER (WHERE {blank_sql}) "
+        filled = ", ".join(f"count(*) FILTER (WHERE NOT {_blank(c)})" for c in columns)
+        *counts, blanks = con.execute(
+            f"SELECT {filled}, list(rowid ORDER BY rowid) FILTER (WHERE {blank_sql}) "
             f"FROM {source_table} WHERE rowid > {header_rowid}").fetchone()
-        counts = [1] * len(columns)
-        for i, n in zip(headless, found):
-            counts[i] = n
         blanks = blanks or []
         tail = con.execute(
             f"SELECT rowid, {', '.join(columns)} FROM {source_table} WHERE rowid > {header_rowid} "
