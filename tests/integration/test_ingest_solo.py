@@ -1,6 +1,5 @@
 """A large file is checked alone through a view of its reader's table (issue 13), not copied into the batch
-table, and its history merge skips the windows over the batch. The shortcut must give exactly what the batch
-path gives: the hand-written corpus is loaded twice, once as usual and once with every file taken as large
+table. The shortcut must give exactly what the batch path gives: the hand-written corpus is loaded twice, once as usual and once with every file taken as large
 (``SOLO_FILE_BYTES = 0``), and every table the loader writes is compared row for row (load times and file ids
 aside, which differ between any two loads). A correction file (更正) after the original exercises the
 supersession of current rows across batches.
