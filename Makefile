@@ -40,7 +40,10 @@ docs: setup
 	cd dbt_project && ../$(VENV)/bin/dbt docs generate --profiles-dir . \
 	  --vars '{"warehouse_path": "$(abspath $(HOME_DIR))/warehouse/sewershare.duckdb"}'
 
+## Benchmark (issue 13): ingest vs DuckDB alone vs pandas + GE, full runs per stage, scales, one new day →
+## docs/benchmark.md (`sewershare bench --help` for a subset); then the slow tests.
 benchmark: setup
+	$(VENV)/bin/sewershare bench --workdir $(or $(BENCH_DIR),/tmp/sewershare-bench)
 	$(PY) -m pytest -m slow -q -p no:xdist
 
 ## kill -9 harness (issue 14): TRIALS runs killed at stages taken in turn, each rerun once and compared with a

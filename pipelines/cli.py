@@ -283,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     dagster.add_argument("--host", default="127.0.0.1")
     dagster.add_argument("--port", type=int, default=3000)
     dagster.set_defaults(func=cmd_dagster)
+
+    from pipelines.bench.cli import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 

@@ -43,6 +43,13 @@ log = logging.getLogger(__name__)
 # A batch of files is checked in one statement; bounded so that its temp tables stay small.
 MAX_BATCH_FILES = 400
 MAX_BATCH_BYTES = 256 * 1024 * 1024
+# DuckDB's memory while a feed loads (SEWERSHARE_INGEST_MEMORY, DuckDB units, e.g. 1GB): unset by default.
+# Measured (docs/benchmark.md): at 1GB a 2 M-packet HJ 212 log (600 MB) is rejected as unreadable, because the
+# HJ 212 reader holds the whole log in memory (read_text) and DuckDB runs out of its bound; a bound must never
+# turn a good file away, so it stays opt-in until the reader streams.
+INGEST_MEMORY_LIMIT = os.environ.get("SEWERSHARE_INGEST_MEMORY", "")
+# A file this large is a batch of its own, checked through a view of its reader's table (no batch copy).
+SOLO_FILE_BYTES = 16 * 1024 * 1024
 FILES_TABLE = "_ingest_files"
 
 
@@ -363,11 +370,18 @@ class _FeedRun:
                 f"文件类型不符（本数据项接受 {'、'.join(self.contract.file_patterns)}）",
                 f"file type not accepted here ({', '.join(self.contract.file_patterns)})"))
             return
+        grouped = self.contract.format in GROUP_FORMATS
+        if grouped and size >= SOLO_FILE_BYTES and (self.waiting or self.batch):
+            self.flush()                      # a large log is read and checked alone (below)
+            if self.stopped:
+                self.result.files.append(FileResult(path.name, "deferred", error=DEFERRED))
+                return
         self.waiting.append(_Waiting(path, sha, size, at, common, started))
         self.batch_bytes += size
-        if self.contract.format not in GROUP_FORMATS:
+        if not grouped:
             self.read_waiting()
-        if len(self.batch) + len(self.waiting) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES:
+        if (len(self.batch) + len(self.waiting) >= MAX_BATCH_FILES or self.batch_bytes >= MAX_BATCH_BYTES
+                or (grouped and size >= SOLO_FILE_BYTES)):
             self.flush()
 
     def read_waiting(self) -> None:
@@ -375,9 +389,9 @@ class _FeedRun:
         waiting, self.waiting = self.waiting, []
         if not waiting:
             return
-        if not self.batch:
-            validate.create_batch(self.con, self.contract)
         if self.contract.format in GROUP_FORMATS:
+            if not self.batch:
+                validate.create_batch(self.con, self.contract)
             name = f"_ingest_g{self.serial}"
             self.serial += 1
             try:
@@ -388,7 +402,9 @@ class _FeedRun:
                 group, extracts = None, [None] * len(waiting)
             offset = self.next_k
             self.next_k += len(waiting)
-            if group is not None:
+            if group is not None and len(waiting) == 1 and waiting[0].size >= SOLO_FILE_BYTES and not self.batch:
+                validate.batch_of_one(self.con, self.contract, group, offset)
+            elif group is not None:
                 validate.add_to_batch(self.con, self.contract, group, offset)
             for i, (w, extract) in enumerate(zip(waiting, extracts)):
                 if extract is None:                       # the group failed: read this one alone
@@ -402,24 +418,41 @@ class _FeedRun:
             self.read_one(w)
 
     def read_one(self, w: "_Waiting") -> None:
+        solo = w.size >= SOLO_FILE_BYTES
+        if solo and self.batch:
+            # the files gathered so far load first, as their own batch (delivery order is kept)
+            self.load_batch()
+            if self.stopped:
+                self.result.files.append(FileResult(w.path.name, "deferred", error=DEFERRED))
+                return
         name = f"_ingest_f{self.serial}"
         self.serial += 1
         k = self.next_k
         try:
             extract = read(self.con, self.contract, w.path, self.work, name)
-            validate.add_to_batch(self.con, self.contract, extract, k)
+            if solo:
+                validate.batch_of_one(self.con, self.contract, extract, k)
+            else:
+                if not self.batch:
+                    validate.create_batch(self.con, self.contract)
+                validate.add_to_batch(self.con, self.contract, extract, k)
         except Exception as exc:  # noqa: BLE001 - any reader error rejects this file only
             if not isinstance(exc, UnreadableFile):
                 log.warning("%s: %s: reader error", self.contract.feed, w.path.name, exc_info=True)
             self.drop_reader_tables(name)
             try:
-                self.con.execute(f"DELETE FROM {validate.BATCH_TABLE} WHERE _batch_file = {int(k)}")
+                if solo:
+                    self.con.execute(f"DROP VIEW IF EXISTS temp.main.{validate.BATCH_TABLE}")
+                else:
+                    self.con.execute(f"DELETE FROM {validate.BATCH_TABLE} WHERE _batch_file = {int(k)}")
             except duckdb.Error:
                 pass
             self.reject(w.path, w.common, w.started, unexpected(w.path, exc))
             return
         self.next_k += 1
         self.pend(w, extract, k)
+        if solo:
+            self.load_batch()
 
     def pend(self, w: "_Waiting", extract: Extract, k: int) -> None:
         result = FileResult(w.path.name, "loaded", w.common["file_id"], rows_read=extract.rows_read,
@@ -439,6 +472,10 @@ class _FeedRun:
     # -- loading a batch: one check statement, one transaction --------------------------------------
     def flush(self) -> None:
         self.read_waiting()
+        self.load_batch()
+
+    def load_batch(self) -> None:
+        """Load the files read so far (one batch), then drop the batch's temp tables."""
         batch, self.batch, self.batch_bytes, self.next_k = self.batch, [], 0, 0
         if not batch:
             _drop_temp(self.con)
@@ -572,6 +609,20 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     any file failed or would not balance.
     """
     prepare(con, contract)
+    if not INGEST_MEMORY_LIMIT:
+        return _ingest(contract, home, con, run_id, strict, paths)
+    # DuckDB's memory bounded while files load: past the bound its temp tables spill to the warehouse's temp
+    # folder (``<warehouse>.tmp``, in the data home) instead of growing with the largest file.
+    previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+    try:
+        return _ingest(contract, home, con, run_id, strict, paths)
+    finally:
+        con.execute(f"SET memory_limit = '{previous}'")
+
+
+def _ingest(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnection, run_id: str,
+            strict: bool, paths: list[Path] | None) -> FeedResult:
     # Labels the contract has learnt since they were stored: re-map the kept text before new files load.
     remapped = remap.remap(con, contract)
     # the work folder in the data home (pipelines/operations/recovery.py): a killed run's is found and removed

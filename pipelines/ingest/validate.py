@@ -490,6 +490,7 @@ def create_batch(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """The table a batch of files is gathered in (one projection per file), in the shape ``Plan.sql``
     reads: the check statement then binds against one plain table, whatever the number of files."""
     plan = Plan(contract)
+    con.execute(f"DROP VIEW IF EXISTS temp.main.{BATCH_TABLE}")
     cols = ["_batch_file INTEGER", "_source_row BIGINT", "_phys BIGINT", "_raw_hash UBIGINT"]
     for column in plan.columns:
         if column.type == "geometry" or column.derived:
@@ -505,6 +506,14 @@ def create_batch(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
 
 def add_to_batch(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract, k: int) -> None:
     con.execute(f"INSERT INTO {BATCH_TABLE} BY NAME {Plan(contract).projection(extract, k)}")
+
+
+def batch_of_one(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract, k: int) -> None:
+    """A batch of one large file: the batch is a view of the file's projection, not a copy of it. The check
+    statement reads it three times (keys, exact copies, records), each a plain scan of the reader's table, which
+    costs less than writing every record once more (issue 13: a 2 M-row CSV was copied whole here)."""
+    con.execute(f"DROP TABLE IF EXISTS temp.main.{BATCH_TABLE}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {BATCH_TABLE} AS {Plan(contract).projection(extract, k)}")
 
 
 def build_checked(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[int] | None = None,

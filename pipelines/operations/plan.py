@@ -12,7 +12,8 @@ select the same things for the same situation:
 - **code changed**: an asset whose code version (for dbt: the model's checksum) differs from the one its latest
   materialization recorded; daily (incremental) models are then rebuilt with ``--full-refresh``.
 - **reporting date moved** (``calendar=True``: the schedule and the CLI, not the sensors): the models tagged
-  ``reporting_date`` last built on an earlier day (China time).
+  ``reporting_date`` last built on an earlier day (China time), except the daily (incremental) ones, whose days
+  are rebuilt by their partitions.
 
 The run selects those roots and everything downstream (dbt models, checks, publication), the checks of every
 selected asset, and the delivery-freshness check of every feed. Nothing else is rebuilt.
@@ -159,7 +160,11 @@ def plan_run(asset_graph: BaseAssetGraph, instance: DagsterInstance, home: DataH
         elif any((storage_ids.get(parent) or 0) > (storage_ids.get(key) or 0) for parent in node.parent_keys):
             # a parent changed after it (a failed or partial run, a materialization from the UI)
             plan.roots[key] = "上游有更新 upstream newer"
-        elif calendar and CALENDAR_TAG in node.tags and _local_day(event.timestamp) < today:
+        elif calendar and CALENDAR_TAG in node.tags and DAILY_TAG not in node.tags \
+                and _local_day(event.timestamp) < today:
+            # A daily (incremental) model reads the reporting date only to leave out data after it; the data of
+            # a new day arrives as its partition and rebuilds that day, so the calendar alone rebuilds nothing
+            # there (a run for an earlier reporting date, --reporting-date, is a full one).
             plan.roots[key] = "报告日期已更新 reporting date moved"
 
     if not plan.roots:

@@ -14,6 +14,7 @@ Feeds without a contract in this branch (task_progress: issue 12) are not delive
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -85,13 +86,18 @@ def corpus(tmp_path_factory):
     return home, results
 
 
+@functools.lru_cache(maxsize=None)
+def _reader(path: str):
+    """One read-only connection per warehouse for the module's hundreds of look-ups (opening one loads the
+    extensions and the loader's macros: most of a look-up's cost). Nothing writes the corpus home after its
+    fixture has built it."""
+    con = duck.connect(extensions=()) if path == ":memory:" else duck.connect(Path(path), read_only=True)
+    normalise.install(con)
+    return con
+
+
 def q(home, sql, params=None):
-    con = duck.connect(home.warehouse, read_only=True)
-    try:
-        normalise.install(con)
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+    return _reader(str(home.warehouse)).execute(sql, params or []).fetchall()
 
 
 def column_for(feed: str, field: str) -> str | None:
@@ -128,12 +134,7 @@ def maps(feed: str, column: str, label: str):
         expr = f"(SELECT {normalise.enum_sql('x', col.values, enum_is_integer(col))} FROM (SELECT ss_clean(?) AS x))"
     else:
         return None
-    con = duck.connect(extensions=())
-    try:
-        normalise.install(con)
-        return con.execute(f"SELECT {expr}", [label]).fetchone()[0]
-    finally:
-        con.close()
+    return _reader(":memory:").execute(f"SELECT {expr}", [label]).fetchone()[0]
 
 
 # ---- records ---------------------------------------------------------------------------------------

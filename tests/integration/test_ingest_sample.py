@@ -133,6 +133,7 @@ def test_descriptive_spoils_are_kept_null_with_their_text_and_counted(loaded):
     contracts = load_contracts()
     findings = _findings(home)
     checked = 0
+    con = duck.connect(home.warehouse, read_only=True)
     for file in truth["files"]:
         name, feed = Path(file["path"]).name, file["feed"]
         expected = collections.Counter((k["field"], k["rule"]) for k in file["kept_rows"])
@@ -143,8 +144,9 @@ def test_descriptive_spoils_are_kept_null_with_their_text_and_counted(loaded):
         assert got == expected, name
         for kept in file["kept_rows"]:
             column = contracts[feed].column(kept["field"])
-            [(typed, unmapped)] = _query(home, f'SELECT "{kept["field"]}", _unmapped FROM raw.{feed} '
-                                               "WHERE _source_file = ? AND _source_row = ?", [name, kept["row"]])
+            [(typed, unmapped)] = con.execute(f'SELECT "{kept["field"]}", _unmapped FROM raw.{feed} '
+                                              "WHERE _source_file = ? AND _source_row = ?",
+                                              [name, kept["row"]]).fetchall()
             # an unreadable value: NULL, or the enum's declared `other`; a value left empty stays NULL
             assert typed == (None if kept["rule"] == "required" else column.other), (name, kept)
             if kept["rule"] != "required":
@@ -152,6 +154,7 @@ def test_descriptive_spoils_are_kept_null_with_their_text_and_counted(loaded):
             if kept["value"] is not None:
                 assert unmapped[kept["field"]] == kept["value"], (name, kept)
             checked += 1
+    con.close()
     assert checked > 10
 
 
@@ -178,15 +181,19 @@ def test_label_variants_load_as_their_code(loaded):
     add no version, so they are looked up by key."""
     home, truth, _ = loaded
     checked = 0
-    for file in truth["files"]:
-        name, feed = Path(file["path"]).name, file["feed"]
-        for variant in file["label_variants"]:
-            rows = _query(home, f'SELECT "{variant["field"]}" FROM raw.{feed} WHERE _source_file = ? '
-                                "AND _source_row = ?", [name, variant["row"]])
-            if not rows:
-                continue
-            assert rows[0][0] == variant["code"], (name, variant)
-            checked += 1
+    con = duck.connect(home.warehouse, read_only=True)      # one connection for the hundreds of look-ups
+    try:
+        for file in truth["files"]:
+            name, feed = Path(file["path"]).name, file["feed"]
+            for variant in file["label_variants"]:
+                rows = con.execute(f'SELECT "{variant["field"]}" FROM raw.{feed} WHERE _source_file = ? '
+                                   "AND _source_row = ?", [name, variant["row"]]).fetchall()
+                if not rows:
+                    continue
+                assert rows[0][0] == variant["code"], (name, variant)
+                checked += 1
+    finally:
+        con.close()
     assert checked > 50
     assert not any(f for f in _findings(home).values() for _, kind, _, value, _, _ in f
                    if kind == "unknown_label" and any(value == lv["value"] for ft in truth["files"]

@@ -10,70 +10,23 @@ alone (no fields) is printed for the record.
 """
 import os
 import shutil
-import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from pipelines import duck, sample
+from pipelines.bench import alone
 from pipelines.contracts import FEEDS, load_contracts
 from pipelines.home import DataHome
 from pipelines.ingest import ingest_feed
-from pipelines.ingest.normalise import sql_ident, sql_str
-from pipelines.ingest.readers.xlsx import _col_letters, used_range
 
 SCALE = float(os.environ.get("SEWERSHARE_BENCH_SCALE", "0.1"))
 
 
-def _hj212_select(contract, with_fields: bool) -> str:
-    lines = "SELECT unnest(range(1, len(l) + 1)) AS n, unnest(l) AS line FROM " \
-            "(SELECT string_split(content, chr(10)) AS l FROM read_text({path}))"
-    if not with_fields:
-        return lines
-    keys = ["QN", "ST", "CN", "MN", "DataTime"] + [f"{code}-{part}" for code in contract.factors
-                                                   for part in ("Avg", "Flag")]
-    fields = ", ".join(f"regexp_extract(line, {sql_str(k + '=([^;,&]*)')}, 1) AS {sql_ident(k)}" for k in keys)
-    return f"SELECT n, {fields} FROM ({lines})"
-
-
 def duckdb_alone(landing: Path, feed: str, db: Path, hj212_fields: bool = True) -> float:
-    contract = load_contracts()[feed]
-    db.unlink(missing_ok=True)
-    con = duck.connect(db)
-    started = time.perf_counter()
-    try:
-        for i, path in enumerate(sorted((landing / feed).iterdir())):
-            source, suffix = str(path), path.suffix.lower()
-            if suffix == ".csv":
-                raw = path.read_bytes()
-                try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError:            # DuckDB reads UTF-8 only: the GBK files need a copy
-                    copy = Path(tempfile.gettempdir()) / "bench_gbk.csv"
-                    copy.write_text(raw.decode("gb18030"), encoding="utf-8")
-                    source = str(copy)
-                # the line ending stated, as the loader does: a header cell with a line break inside quotes
-                # (the sample's header variants) defeats the dialect sniffer otherwise
-                crlf = b"\r\n" in Path(source).read_bytes()[:65536]
-                newline = f", new_line = {sql_str(chr(92) + 'r' + chr(92) + 'n')}" if crlf else ""
-                select = f"SELECT * FROM read_csv({sql_str(source)}{newline})"
-            elif suffix == ".xlsx":
-                sheet, rows, cols = used_range(path)
-                select = (f"SELECT * FROM read_xlsx({sql_str(source)}, header = false, all_varchar = true, "
-                          f"stop_at_empty = false, range = 'A1:{_col_letters(cols)}{rows}')")
-            elif suffix == ".zip":
-                layer = next(n for n in zipfile.ZipFile(path).namelist() if n.lower().endswith(".shp"))
-                select = f"SELECT * FROM ST_Read({sql_str(f'/vsizip/{source}/{layer}')})"
-            elif suffix in (".geojson", ".json"):
-                select = f"SELECT * FROM ST_Read({sql_str(source)})"
-            else:
-                select = _hj212_select(contract, hj212_fields).format(path=sql_str(source))
-            con.execute(f"CREATE TABLE t{i} AS {select}")
-    finally:
-        con.close()
-    return time.perf_counter() - started
+    files = sorted((landing / feed).iterdir())
+    return alone.duckdb_alone(files, feed, db, hj212_fields)["seconds"]
 
 
 def ingest_alone(landing: Path, feed: str, work: Path) -> float:

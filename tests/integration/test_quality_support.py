@@ -153,13 +153,23 @@ def test_clean_fixture_passes_the_gate_and_publishes(published_home):
     # two checks per mart, every one evaluated; the fixture's marts keep every promise but one, a warning
     assert set(evals) == {f"marts/{m}:{c}" for m in marts for c in ("ge_suite", "row_count_change")}
     assert [k for k, e in evals.items() if not e.passed] == ["marts/effluent_compliance_daily:ge_suite"]
-    # P01's outlet sent only 10 valid COD hours on 2024-07-02 (the fixture's comment): that daily mean is the one
-    # row without enough valid hours; every other day has 23 or 24
+    # The mart has a row per plant, day of its monitoring period (first to last outlet data) and effluent factor
+    # (COD, NH3-N, TN, TP, pH); a row with fewer than min_valid_hours (20) valid hours is 数据不足, a WARN.
+    # P01: 2024-07-01…04 = 4 days × 5 = 20 rows; P03: 2024-07-15…2025-01-15 = 17+31+30+31+30+31+15 = 185 days ×
+    # 5 = 925 rows; 945 in all. Enough valid hours: P01 07-01 COD (23: hour 5 is D), NH3-N (24), pH (24); 07-02
+    # none (COD 10 hours, the fixture's comment); 07-03 COD (24); 07-04 COD (23: hour 3 is T), pH (24); P03
+    # NH3-N on 2024-07-15 and 2025-01-15 (24 each): 8 rows. 945 - 8 = 937 rows without enough valid hours.
     incomplete = evals["marts/effluent_compliance_daily:ge_suite"]
-    assert incomplete.severity.value == "WARN" and incomplete.metadata["failing_rows"].value == 1
+    assert incomplete.severity.value == "WARN" and incomplete.metadata["failing_rows"].value == 937
     assert list(incomplete.metadata["sample_values"].value) == [
         "expect_column_values_to_be_in_set(meets_min_valid_hours)"]
-    assert json.dumps(incomplete.metadata["sample_values"].value).count("2024-07-02") == 1
+    # the samples name failing rows only, never one of the eight days with enough valid hours
+    enough = {("P01", "2024-07-01", "cod"), ("P01", "2024-07-01", "nh3n"), ("P01", "2024-07-01", "ph"),
+              ("P01", "2024-07-03", "cod"), ("P01", "2024-07-04", "cod"), ("P01", "2024-07-04", "ph"),
+              ("P03", "2024-07-15", "nh3n"), ("P03", "2025-01-15", "nh3n")}
+    samples = incomplete.metadata["sample_values"].value["expect_column_values_to_be_in_set(meets_min_valid_hours)"]
+    assert samples and all(s["meets_min_valid_hours"] is False for s in samples)
+    assert not {(s["plant_id"], s["date"][:10], s["factor"]) for s in samples} & enough
     # a first evaluation has no previous row count to compare with
     assert evals["marts/pipe_segments:row_count_change"].metadata["previous_rows"].value is None
 
