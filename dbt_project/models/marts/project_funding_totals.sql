@@ -1,7 +1,10 @@
 -- 资金监督：每个区县 × 资金来源一行的项目数与投资合计（含按状态拆分）。供财政局监督资金使用。
 -- Per district and funding source: projects and investment, split by status, for the finance bureau.
+-- A project whose 区县 the bureau wrote in a form no contract knows keeps its row (issue 8: district is
+-- descriptive) and its money still counts: it is grouped under 'unknown' like an unfilled funding source, and
+-- `sewershare labels` lists the label to map.
 select
-    district_code,
+    coalesce(district_code, 'unknown')                                        as district_code,
     coalesce(funding_source, 'unknown')                                       as funding_source,
     count(*)                                                                  as projects,
     round(coalesce(sum(investment_yuan), 0), 2)                               as investment_yuan,
