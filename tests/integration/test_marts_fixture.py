@@ -11,10 +11,7 @@ structural inspected length in the campaign, and the effluent, discharger and BO
 from __future__ import annotations
 
 import calendar
-import fcntl
 import json
-import math
-import os
 from collections import defaultdict, deque
 from datetime import date
 
@@ -22,6 +19,7 @@ import pytest
 
 from pipelines import duck
 from tests.fixtures import raw_warehouse as fx
+from tests.fixtures.built_fixture import fixture_build
 
 REPORTING_DATE = fx.REPORTING_DATE
 PLAN_START = date(2023, 12, 31)
@@ -49,45 +47,10 @@ TARGETS = {"inspected": [(date(2024, 12, 31), 60.0), (date(2025, 12, 31), 100.0)
 # ----------------------------------------------------------------------------------------------------
 # The build: fixture warehouse → Dagster materialisation of every dbt asset (dbt build incl. tests).
 # ----------------------------------------------------------------------------------------------------
-def _build(directory):
-    from dagster import materialize
-
-    from pipelines.resources import WarehouseResource
-    from pipelines.transform.assets import build_dbt_assets, dbt_resource
-
-    path = fx.build(directory / "warehouse.duckdb")
-    result = materialize(
-        [build_dbt_assets()],
-        resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(path=str(path))},
-        run_config={"ops": {"dbt_models": {"config": {"reporting_date": REPORTING_DATE.isoformat()}}}},
-        raise_on_error=False,
-    )
-    def failures(evaluation):
-        count = evaluation.metadata.get("dagster_dbt/failed_row_count")
-        return None if count is None else count.value
-
-    return {"success": result.success,
-            "checks": [{"name": e.check_name, "passed": e.passed, "severity": e.severity.value,
-                        "asset": e.asset_key.to_user_string(), "failed_rows": failures(e)}
-                       for e in result.get_asset_check_evaluations()]}
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Built once per test session, also across pytest-xdist workers: the first worker builds under a
-    lock in the session's shared temp root and records the Dagster result; the others read the file."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    directory = root / "marts_fixture"
-    directory.mkdir(exist_ok=True)
-    with open(directory / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        summary_path = directory / "result.json"
-        if not summary_path.exists():
-            summary_path.write_text(json.dumps(_build(directory)))
-        summary = json.loads(summary_path.read_text())
-    return directory / "warehouse.duckdb", summary
+    """Built once per test session, also across pytest-xdist workers (tests/fixtures/built_fixture.py)."""
+    return fixture_build(tmp_path_factory)
 
 
 def _rows(path, sql):

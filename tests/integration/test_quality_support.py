@@ -13,10 +13,7 @@ publishes, with the checks' results in the published copy's ``meta.quality_statu
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,27 +21,13 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, asset, materializ
 from dagster._core.instance.ref import InstanceRef
 
 from pipelines import duck
-from pipelines.home import DBT_PROJECT_DIR, DataHome
+from pipelines.home import DataHome
 from pipelines.publish.assets import build_publish_assets
 from pipelines.publish.writer import verify_extracts
 from pipelines.quality.checks import build_mart_checks
 from pipelines.resources import HomeResource, WarehouseResource
-from tests.fixtures.raw_warehouse import REPORTING_DATE, build
+from tests.fixtures.built_fixture import fixture_build
 
-DBT = Path(sys.executable).with_name("dbt")
-
-
-def build_fixture_warehouse(path: Path, work: Path) -> Path:
-    build(path)
-    work.mkdir(parents=True, exist_ok=True)
-    dbt_vars = json.dumps({"warehouse_path": str(path), "reporting_date": REPORTING_DATE.isoformat()})
-    proc = subprocess.run(
-        [str(DBT), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--vars", dbt_vars,
-         "--exclude", "resource_type:unit_test"],
-        capture_output=True, text=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return path
 
 
 def _stub(key: AssetKey):
@@ -126,12 +109,11 @@ def _once(key: str, make):
 
 @pytest.fixture(scope="session")
 def fixture_warehouse(tmp_path_factory) -> Path:
-    """The raw fixture with the dbt marts built on it (read it, never write it: copy it)."""
-    def make() -> Path:
-        work = tmp_path_factory.mktemp("quality_fixture")
-        return build_fixture_warehouse(work / "warehouse.duckdb", work / "dbt")
-
-    return _once("warehouse", make)
+    """The raw fixture with the dbt marts built on it (read it, never write it: copy it); the same build as the
+    marts tests', once per session (tests/fixtures/built_fixture.py)."""
+    path, summary = fixture_build(tmp_path_factory)
+    assert summary["success"], "the fixture's dbt build failed"
+    return path
 
 
 @pytest.fixture(scope="session")
