@@ -1,14 +1,23 @@
 """HJ 212-2017 packet logs: one packet a line (DOMAIN.md §5), one record per non-blank line.
 
-The log is read once (read_text, split into lines in DuckDB). Framing, the length field and the CRC of
-every packet are checked at once in numpy, straight from the Arrow buffer of the lines (``integrity``;
-the CRC with the standard's table ``pipelines.hj212.CRC_TABLE``). The ``key=value`` pairs are parsed with
-``regexp_extract`` on literal keys, in SQL over the whole file. A packet failing the frame, length or CRC
-check is quarantined whole (its fields are not trusted, so no field rule is reported for it).
+The log is streamed in blocks of whole lines (``BLOCK_BYTES``; a block ends at a line feed), never held whole.
+Per block, in numpy over the block's bytes: the line boundaries and file line numbers, the blank lines (not
+records), framing, the length field and the CRC of every packet (``integrity``; the CRC with the standard's
+table ``pipelines.hj212.CRC_TABLE``), and the ``key=value`` fields in one tokenising pass (``field_spans``:
+the separators ``;`` ``,`` ``&`` and ``=`` found once, each field's key matched against the contract's keys as
+a packed 16-byte word). Each block then goes into one DuckDB temp table (the packet text, the integrity flags,
+and each field's span in the packet), so DuckDB's memory can be bounded and it spills what it must.
+
+A field's value is the text after the first ``KEY=`` in the data segment up to the next ``;``, ``,`` or ``&``
+(what ``regexp_extract(seg, 'KEY=([^;,&]*)', 1)`` finds). Where a packet could make the two readings differ
+(a piece with two ``=``, or a key ending in a contract key, e.g. ``XQN=``), the packet is marked ``_odd`` and
+its fields are extracted with that regex in SQL: rare, and exact. A packet failing the frame, length or CRC
+check is quarantined whole (its fields are not trusted, so no field rule is reported for it, and none is parsed).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 import numpy as np
@@ -16,7 +25,7 @@ import pyarrow as pa
 
 from pipelines.contracts import Contract
 from pipelines.hj212 import crc_spans
-from pipelines.ingest.normalise import sql_str
+from pipelines.ingest.normalise import sql_ident, sql_str
 from pipelines.ingest.readers import Extract
 from pipelines.ingest.readers.encoding import is_binary
 from pipelines.ingest.readers.errors import UnreadableFile
@@ -24,11 +33,13 @@ from pipelines.ingest.readers.errors import UnreadableFile
 HEADER_FIELDS = {"qn": "QN", "st": "ST", "cn": "CN", "mn": "MN", "data_time": "DataTime"}
 MAX_SEGMENT = 9999             # the largest length the 4-digit length field can state
 PREFIX, SUFFIX = 6, 4          # `##` + 4 length digits before the data segment; 4 CRC digits after it
-
-
-def _value(key: str) -> str:
-    # A literal key lets RE2 find it with a substring search; keys do not occur inside one another.
-    return f"nullif(regexp_extract(_seg, {sql_str(key + '=([^;,&]*)')}, 1), '')"
+BLOCK_BYTES = 8 * 1024 * 1024  # a block of whole lines (a longer line is one block of its own)
+BLANK_MAX = 256                # a line of spaces/tabs/CRs shorter than this is blank (not a record)
+_WS = np.zeros(256, dtype=bool)
+_WS[[0x20, 0x09, 0x0D, 0x0A]] = True
+_SEP = np.zeros(256, dtype=bool)
+_SEP[[ord(";"), ord(","), ord("&")]] = True
+_MASK = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 
 
 def _buffers(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -45,45 +56,48 @@ def _buffers(lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
-def crc_segments(lines: pa.Array, buffers: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """HJ 212 CRC of each line's data segment (bytes 6 … len-4), -1 where the line is too short.
-    The lines' bytes are used in place (Arrow offsets + data buffer)."""
-    n = len(lines)
+def _crc(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """CRC of each line's data segment (bytes start+6 … end-4, ``ends`` without the CR), -1 where too short."""
+    n = len(starts)
     out = np.full(n, -1, dtype=np.int32)
-    if n == 0:
+    if n == 0 or data.size == 0:
         return out
-    offsets, data = buffers or _buffers(lines)
-    if data.size == 0:
-        return out
-    ends = offsets[1:] - ((np.diff(offsets) > 0) & (data[np.maximum(offsets[1:] - 1, 0)] == 0x0D))
-    lengths = ends - offsets[:-1] - PREFIX - SUFFIX
+    lengths = ends - starts - PREFIX - SUFFIX
     # The length field has 4 digits (DOMAIN.md §5: `##` + 4-digit data-segment length): a longer segment
     # cannot be a packet, and its CRC (a loop over byte positions) is not worth minutes on a 5 MB line.
     valid = np.flatnonzero((lengths >= 0) & (lengths <= MAX_SEGMENT))
     if valid.size == 0:
         return out
-    out[valid] = crc_spans(data, offsets[:-1][valid] + PREFIX, lengths[valid])
+    out[valid] = crc_spans(data, starts[valid] + PREFIX, lengths[valid])
     return out
 
 
-def integrity(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(frame_ok, length_ok, crc_ok) of each packet line, vectorised over the Arrow buffer.
+def _strip_cr(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``ends`` less one CR at the end of a line (a CRLF log): not part of the packet."""
+    return ends - ((ends > starts) & (data[np.maximum(ends - 1, 0)] == 0x0D))
 
-    Frame: ``##`` + 4 digits + printable ASCII ending in ``&&`` + 4 hex digits (a truncated packet fails).
-    Length: the 4 digits equal the data segment's byte length. CRC: HJ 212-2017 over the data segment."""
-    n = len(lines)
-    offsets, data = _buffers(lines)
-    if data.size == 0:
-        data = np.zeros(1, np.uint8)
-    start, end = offsets[:-1], offsets[1:].copy()
-    # A CRLF log leaves the CR at the end of each line: not part of the packet.
-    has_cr = (end > start) & (data[np.maximum(end - 1, 0)] == 0x0D)
-    end -= has_cr
+
+def crc_segments(lines: pa.Array, buffers: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """HJ 212 CRC of each line's data segment (bytes 6 … len-4), -1 where the line is too short.
+    The lines' bytes are used in place (Arrow offsets + data buffer)."""
+    offsets, data = buffers or _buffers(lines)
+    if len(offsets) <= 1 or data.size == 0:
+        return np.full(len(offsets) - 1 if len(offsets) else 0, -1, dtype=np.int32)
+    starts = offsets[:-1]
+    return _crc(data, starts, _strip_cr(data, starts, offsets[1:]))
+
+
+def _integrity(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frame_ok, length_ok, crc_ok) of the lines ``data[starts[i]:ends[i]]`` (ascending, disjoint; ``ends``
+    before the line feed), vectorised over the buffer."""
+    n = len(starts)
+    if data.size < PREFIX + 2 + SUFFIX:
+        data = np.concatenate([data, np.zeros(PREFIX + 2 + SUFFIX, np.uint8)])
+    start = starts
+    end = _strip_cr(data, starts, ends)
     size = end - start
     frame = size >= PREFIX + 2 + SUFFIX
     s, e = np.where(frame, start, 0), np.where(frame, end, PREFIX + 2 + SUFFIX)   # safe indexes
-    if data.size < PREFIX + 2 + SUFFIX:
-        data = np.concatenate([data, np.zeros(PREFIX + 2 + SUFFIX, np.uint8)])
 
     def byte(at):
         return data[at]
@@ -102,16 +116,179 @@ def integrity(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         b = byte(e - i)
         frame &= hexa(b)
         sent = sent * 16 + np.where(digit(b), b.astype(np.int64) - 0x30, (b.astype(np.int64) | 0x20) - 0x61 + 10)
-    # Unprintable bytes are rare: find them, then the lines they sit in.
-    used = data[offsets[0]: offsets[-1]]
-    unprintable = np.flatnonzero((used < 0x20) | (used > 0x7E)) + offsets[0]
-    if unprintable.size:
-        line = (np.searchsorted(offsets, unprintable, side="right") - 1).clip(0, n - 1)
-        frame[np.unique(line[unprintable < end[line]])] = False
+    # Unprintable bytes are rare (line feeds and CRs aside, which lie outside the packets): find them, then the
+    # lines they sit in.
+    if n:
+        lo, hi = int(starts[0]), int(ends[-1])
+        used = data[lo:hi]
+        unprintable = np.flatnonzero((used < 0x20) | (used > 0x7E)) + lo
+        if unprintable.size:
+            line = (np.searchsorted(starts, unprintable, side="right") - 1).clip(0, n - 1)
+            inside = (unprintable >= start[line]) & (unprintable < end[line])
+            frame[np.unique(line[inside])] = False
     length_ok = frame & (size - PREFIX - SUFFIX == length_field)
-    crc = crc_segments(lines, (offsets, data))
+    crc = _crc(data, start, end)
     crc_ok = frame & (crc == sent)
     return frame, length_ok, crc_ok
+
+
+def integrity(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frame_ok, length_ok, crc_ok) of each packet line, vectorised over the Arrow buffer.
+
+    Frame: ``##`` + 4 digits + printable ASCII ending in ``&&`` + 4 hex digits (a truncated packet fails).
+    Length: the 4 digits equal the data segment's byte length. CRC: HJ 212-2017 over the data segment."""
+    offsets, data = _buffers(lines)
+    return _integrity(data, offsets[:-1], offsets[1:])
+
+
+def _pack(key: bytes) -> tuple[int, int, int]:
+    """(first 8 bytes, next 8 bytes, length) of a key as little-endian words: how ``field_spans`` compares keys."""
+    return (int.from_bytes(key[:8].ljust(8, b"\0"), "little"), int.from_bytes(key[8:16].ljust(8, b"\0"), "little"),
+            len(key))
+
+
+def _words(data: np.ndarray) -> np.ndarray:
+    """The 8 bytes starting at every position of ``data`` as one little-endian word (a strided view, no copy;
+    the last 7 positions are padded with zeros)."""
+    padded = np.concatenate([data, np.zeros(16, np.uint8)])
+    return np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+
+
+def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.ndarray, keys: list[str]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each key's value lies in each packet, in one pass over the separators of the block.
+
+    ``starts``/``ends``: each packet line's bytes (``ends`` without the CR); ``ok``: the packets to parse (framed,
+    right length and CRC: printable ASCII). Returns (value start, value length) as (lines, keys) arrays, start -1
+    where the key is absent or its value empty, and ``odd``: packets whose fields the tokens might read
+    differently from a substring search (two ``=`` in a piece, or a key ending in one of ``keys``)."""
+    n, nk = len(starts), len(keys)
+    vstart = np.full((n, nk), -1, dtype=np.int64)
+    vlen = np.zeros((n, nk), dtype=np.int64)
+    odd = np.zeros(n, dtype=bool)
+    rows = np.flatnonzero(ok)
+    if rows.size == 0 or nk == 0:
+        return vstart, vlen, odd
+    packed = [_pack(k.encode("ascii")) for k in keys]
+    if any(length > 16 for _, _, length in packed):
+        odd[rows] = True             # a key longer than two words: leave every packet to the regex
+        return vstart, vlen, odd
+    seg_s, seg_e = starts[rows] + PREFIX, ends[rows] - SUFFIX
+    lo_b, hi_b = int(seg_s[0]), int(seg_e[-1])
+    chunk = data[lo_b:hi_b]
+    seps = np.flatnonzero(_SEP[chunk]) + lo_b
+    eqs = np.flatnonzero(chunk == 0x3D) + lo_b
+    # Pieces: from each segment's start, and from after each separator inside a segment, to the next separator
+    # (a good segment ends in `&&`, so every piece ends inside its segment).
+    line_of_sep = np.searchsorted(seg_s, seps, side="right") - 1
+    inside = (line_of_sep >= 0) & (seps + 1 < seg_e[line_of_sep.clip(0)]) & (seps >= seg_s[line_of_sep.clip(0)])
+    piece_s = np.concatenate([seg_s, seps[inside] + 1])
+    piece_row = np.concatenate([np.arange(rows.size), line_of_sep[inside]])
+    piece_e = seps[np.searchsorted(seps, piece_s, side="left").clip(max=seps.size - 1)]
+    at = np.searchsorted(eqs, piece_s, side="left")
+    eq = eqs[at.clip(max=max(eqs.size - 1, 0))] if eqs.size else np.full(piece_s.size, -1)
+    has_eq = (at < eqs.size) & (eq < piece_e)
+    second = eqs[(at + 1).clip(max=max(eqs.size - 1, 0))] if eqs.size else eq
+    twice = has_eq & (at + 1 < eqs.size) & (second < piece_e)
+    odd_rows = np.zeros(rows.size, dtype=bool)
+    odd_rows[piece_row[twice]] = True
+    piece_s, piece_row, eq = piece_s[has_eq], piece_row[has_eq], eq[has_eq]
+    klen = eq - piece_s
+    words = _words(data)
+    lo = words[piece_s] & _MASK[klen.clip(0, 8)]
+    hi = np.where(klen > 8, words[piece_s + 8] & _MASK[(klen - 8).clip(0, 8)], 0).astype(np.uint64)
+    # A key ending in a contract key (``XQN=``): a substring search would find the contract key inside it.
+    tail1 = words[(eq - 8).clip(0)]
+    tail2 = words[(eq - 16).clip(0)]
+    for length in sorted({k[2] for k in packed}):
+        longer = klen > length
+        if not longer.any():
+            continue
+        if length <= 8:
+            tails = tail1[longer] >> np.uint64(8 * (8 - length))
+            want = [int.from_bytes(k.encode("ascii"), "little") for k in keys if len(k) == length]
+            hit = np.isin(tails, np.array(want, dtype=np.uint64))
+        else:
+            hit = np.zeros(int(longer.sum()), dtype=bool)
+            t1, t2 = tail1[longer], tail2[longer] >> np.uint64(8 * (16 - length))
+            for k in keys:
+                if len(k) == length:
+                    raw = k.encode("ascii")
+                    hit |= (t1 == np.uint64(int.from_bytes(raw[-8:], "little"))) & \
+                           (t2 == np.uint64(int.from_bytes(raw[:-8], "little")))
+        odd_rows[piece_row[longer][hit]] = True
+    # The contract's keys: exact (first word, second word, length).
+    key_id = np.full(piece_s.size, -1, dtype=np.int64)
+    for i, (w1, w2, length) in enumerate(packed):
+        match = (klen == length) & (lo == np.uint64(w1)) & (hi == np.uint64(w2)) & (key_id < 0)
+        key_id[match] = i
+    found = key_id >= 0
+    piece_s, piece_row, key_id, eq = piece_s[found], piece_row[found], key_id[found], eq[found]
+    # The first piece of each (packet, key): the smallest start.
+    first = np.full(rows.size * nk, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, piece_row * nk + key_id, piece_s)
+    slot = np.flatnonzero(first != np.iinfo(np.int64).max)
+    row, k = slot // nk, slot % nk
+    key_lengths = np.array([p[2] for p in packed], dtype=np.int64)
+    v0 = first[slot] + key_lengths[k] + 1
+    v1 = seps[np.searchsorted(seps, v0, side="left")]
+    full = rows[row]
+    nonempty = v1 > v0
+    vstart[full[nonempty], k[nonempty]] = v0[nonempty]
+    vlen[full[nonempty], k[nonempty]] = (v1 - v0)[nonempty]
+    odd[rows[odd_rows]] = True
+    vstart[odd] = -1
+    return vstart, vlen, odd
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks of whole lines, each ending in a line feed. The text after the last line feed (empty
+    when the file ends in one) is the last line, as ``string_split(content, chr(10))`` counts lines."""
+    pending: list[bytes] = []
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(BLOCK_BYTES)
+            if not block:
+                break
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                pending.append(block)          # a line longer than a block: gathered until it ends
+                continue
+            mv = memoryview(block)
+            yield b"".join([*pending, mv[:cut + 1]])
+            pending = [mv[cut + 1:]]
+    yield b"".join([*pending, b"\n"])
+
+
+def _latin1_to_utf8(data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each byte as one Latin-1 character, in UTF-8 (a byte ≥ 0x80 becomes two), with the positions moved."""
+    high = data >= 0x80
+    before = np.concatenate([[0], np.cumsum(high, dtype=np.int64)])          # high bytes before each position
+    out = np.empty(data.size + int(before[-1]), dtype=np.uint8)
+    pos = np.arange(data.size, dtype=np.int64) + before[:-1]
+    out[pos] = np.where(high, 0xC0 | (data >> 6), data)
+    out[pos[high] + 1] = 0x80 | (data[high] & 0x3F)
+    return out, starts + before[starts], ends + before[ends]
+
+
+def _text_column(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """The lines ``data[starts[i]:ends[i]]`` as one Arrow string array (their bytes copied once, contiguous)."""
+    lengths = ends - starts
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    if total == 0:
+        return pa.array([""] * len(starts), type=pa.large_string())
+    if total == data.size and (len(starts) == 0 or (starts[0] == 0 and np.array_equal(starts[1:], ends[:-1]))):
+        body = data
+    else:
+        delta = np.zeros(data.size + 1, dtype=np.int8)
+        some = lengths > 0                 # lines are disjoint: no two starts (or ends) share a position
+        delta[starts[some]] += 1
+        delta[ends[some]] -= 1
+        body = data[np.cumsum(delta[:-1], dtype=np.int8).astype(bool)]
+    return pa.Array.from_buffers(pa.large_string(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(body)])
 
 
 def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir: Path,
@@ -122,14 +299,88 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     return one
 
 
+def _rtrim_cr(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``ends`` less every CR at the end of each line (``rtrim(line, chr(13))``)."""
+    ends = _strip_cr(data, starts, ends)
+    more = (ends > starts) & (data[np.maximum(ends - 1, 0)] == 0x0D)
+    if more.any():                       # rare: a run of CRs; the last byte before it, for those lines only
+        rows = np.flatnonzero(more)
+        keep = np.where(data != 0x0D, np.arange(data.size), -1)
+        last = np.maximum.accumulate(keep)[ends[rows] - 1]
+        ends = ends.copy()
+        ends[rows] = np.maximum(last + 1, starts[rows])
+    return ends
+
+
+def _blank(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Lines shorter than BLANK_MAX bytes of spaces, tabs and CRs only (``ends`` before the line feed)."""
+    lengths = ends - starts
+    blank = (lengths < BLANK_MAX) & ((lengths == 0) | _WS[data[np.minimum(starts, data.size - 1)]])
+    rows = np.flatnonzero(blank & (lengths > 1))
+    if rows.size:                        # the few candidates: every byte of each looked at
+        lens = lengths[rows]
+        first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        pos = np.repeat(starts[rows] - first, lens) + np.arange(int(lens.sum()))
+        owner = np.repeat(np.arange(rows.size), lens)
+        solid = np.bincount(owner, weights=~_WS[data[pos]], minlength=rows.size)
+        blank[rows[solid > 0]] = False
+    return blank
+
+
+class _NotUtf8(Exception):
+    pass
+
+
+def _file_batches(path: Path, k: int, keys: list[str], latin1: bool) -> Iterator[tuple[pa.Table, int, int]]:
+    """The records of one log, block by block: (Arrow table, lines in the block, records in it)."""
+    phys = rows = 0
+    for buf in _blocks(path):
+        if not latin1 and not buf.isascii():
+            try:
+                buf.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _NotUtf8() from None
+        data = np.frombuffer(buf, dtype=np.uint8)
+        ends = np.flatnonzero(data == 0x0A)
+        starts = np.empty_like(ends)
+        starts[:1] = 0
+        starts[1:] = ends[:-1] + 1
+        keep = ~_blank(data, starts, ends)
+        count = int(keep.sum())
+        numbers = np.arange(phys + 1, phys + len(ends) + 1, dtype=np.int64)[keep]
+        starts, ends = starts[keep], ends[keep]
+        frame_ok, length_ok, crc_ok = _integrity(data, starts, ends)
+        vstart, vlen, odd = field_spans(data, starts, _strip_cr(data, starts, ends), frame_ok & length_ok & crc_ok,
+                                        keys)
+        text_ends = _rtrim_cr(data, starts, ends)
+        if latin1:
+            text, text_starts, text_ends = _latin1_to_utf8(data, starts, text_ends)
+        else:
+            text, text_starts = data, starts
+        columns = {"_k": pa.array(np.full(count, k, dtype=np.int32)),
+                   "_source_row": pa.array(np.arange(rows + 1, rows + count + 1, dtype=np.int64)),
+                   "_phys": pa.array(numbers),
+                   "line": _text_column(text, text_starts, text_ends),
+                   "_frame_ok": pa.array(frame_ok), "_len_ok": pa.array(length_ok), "_crc_ok": pa.array(crc_ok),
+                   "_odd": pa.array(odd)}
+        # spans as 1-based character positions in the packet (good packets are ASCII: bytes = characters)
+        present = vstart >= 0
+        rel = np.where(present, vstart - starts[:, None] + 1, 0)
+        for i in range(len(keys)):
+            columns[f"_s{i}"] = pa.array(rel[:, i].astype(np.uint16), mask=~present[:, i])
+            columns[f"_l{i}"] = pa.array(vlen[:, i].astype(np.uint16), mask=~present[:, i])
+        phys += int(len(keep))
+        rows += count
+        yield pa.table(columns), int(len(keep)), count
+
+
 def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Path], workdir: Path,
               name: str = "_ingest_src") -> tuple[Extract | None, list[Extract | UnreadableFile]]:
-    """Read many logs in one pass (one read_text, one integrity pass, one parse): returns the group
-    (one table for all files, file index in ``_k``) and, per path, its own view of it or why it cannot
-    be read. Logs are many and small (a plant and a day or month each), so per-file statements would
-    cost more than the data."""
+    """Read many logs into one table (file index in ``_k``), block by block: returns the group and, per path,
+    its own view of it or why it cannot be read. Logs are many and small (a plant and a day or month each), so
+    per-file statements would cost more than the data; a large log streams through the same blocks."""
     results: list[Extract | UnreadableFile] = []
-    sources: dict[int, tuple[str, str]] = {}
+    sources: dict[int, tuple[Path, str]] = {}
     for i, path in enumerate(paths):
         with open(path, "rb") as fh:
             head = fh.read(65536)
@@ -138,89 +389,60 @@ def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Pa
                                           "not an HJ 212 text log (binary content)"))
             continue
         results.append(None)   # filled below
-        sources[i] = (str(path), "ascii")
+        sources[i] = (Path(path), "ascii")
     if not sources:
         return None, results
 
-    def load_lines() -> None:
-        files = ", ".join(f"({i}, {sql_str(src)})" for i, (src, _) in sources.items())
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {name}_lines AS
-            SELECT f._k, unnest(range(1, len(t.l) + 1)) AS _phys, unnest(t.l) AS line
-            FROM (SELECT filename, string_split(content, chr(10)) AS l
-                  FROM read_text([{', '.join(sql_str(src) for src, _ in sources.values())}])) t
-            JOIN (VALUES {files}) f(_k, path) ON f.path = t.filename
-        """)
-
-    try:
-        load_lines()
-    except duckdb.InvalidInputException:
-        # Some log is not UTF-8 (garbled bytes): read those one byte as one character, so that the bad
-        # packets fail framing and the good ones keep their exact bytes.
-        for i, (src, _) in list(sources.items()):
-            data = Path(src).read_bytes()
+    columns = list(HEADER_FIELDS) + [f"{f['name']}_{part}" for f in contract.factors.values()
+                                     for part in ("avg", "flag")]
+    keys = list(HEADER_FIELDS.values()) + [f"{code}-{part}" for code in contract.factors
+                                           for part in ("Avg", "Flag")]
+    spans = ", ".join(f"_s{i} USMALLINT, _l{i} USMALLINT" for i in range(len(keys)))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (_k INTEGER, _source_row BIGINT, _phys BIGINT, line VARCHAR, "
+                f"_frame_ok BOOLEAN, _len_ok BOOLEAN, _crc_ok BOOLEAN, _odd BOOLEAN, {spans})")
+    stats: dict[int, tuple[int, int]] = {}
+    batch = f"{name}_block"
+    for i, (path, encoding) in sources.items():
+        for latin1 in (False, True):
+            total = records = 0
             try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                copy = workdir / f"{name}_{i}.latin1.txt"
-                copy.write_text(data.decode("latin-1"), encoding="utf-8")
-                sources[i] = (str(copy), "ascii (garbled bytes)")
-        load_lines()
-    # Records are the non-blank lines. Blank lines are few (the one after the final line break): when
-    # every blank line is trailing, a record's number is its line number (no sort).
-    blank = "strlen(line) < 256 AND trim(line, ' ' || chr(9) || chr(13)) = ''"
-    stats = {k: (total, blanks or []) for k, total, blanks in con.execute(
-        f"SELECT _k, max(_phys), list(_phys ORDER BY _phys) FILTER (WHERE {blank}) FROM {name}_lines GROUP BY 1"
-    ).fetchall()}
-    interior = False
-    for total, blanks in stats.values():
-        trailing = 0
-        while trailing < len(blanks) and blanks[-1 - trailing] == total - trailing:
-            trailing += 1
-        interior |= trailing < len(blanks)
-    if interior:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT _k, row_number() OVER "
-                    f"(PARTITION BY _k ORDER BY _phys) AS _source_row, _phys, rtrim(line, chr(13)) AS line "
-                    f"FROM {name}_lines WHERE NOT ({blank})")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT _k, _phys AS _source_row, _phys, "
-                    f"rtrim(line, chr(13)) AS line FROM {name}_lines WHERE NOT ({blank})")
-    lines = con.execute(f"SELECT _k, _phys, line FROM {name}_lines").to_arrow_table()
-    frame_ok, length_ok, crc_ok = integrity(lines.column(2))
-    con.register(f"{name}_crc_arrow", pa.table({"_k": lines.column(0), "_phys": lines.column(1),
-                                                "_frame_ok": frame_ok, "_len_ok": length_ok, "_crc_ok": crc_ok}))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_crc AS SELECT * FROM {name}_crc_arrow")
-    con.unregister(f"{name}_crc_arrow")
+                for table, lines, count in _file_batches(path, i, keys, latin1):
+                    con.register(batch, table)
+                    try:
+                        con.execute(f"INSERT INTO {name} SELECT * FROM {batch}")
+                    finally:
+                        con.unregister(batch)
+                    total += lines
+                    records += count
+            except _NotUtf8:
+                # Not UTF-8 (garbled bytes): read as one byte one character, so that the bad packets fail
+                # framing and the good ones keep their exact bytes.
+                con.execute(f"DELETE FROM {name} WHERE _k = {int(i)}")
+                sources[i] = (path, "ascii (garbled bytes)")
+                continue
+            break
+        stats[i] = (total, records)
 
-    factor_cols = []
-    for code, factor in contract.factors.items():
-        factor_cols.append(f"{_value(code + '-Avg')} AS {factor['name']}_avg")
-        factor_cols.append(f"{_value(code + '-Flag')} AS {factor['name']}_flag")
+    def value(i: int, key: str) -> str:
+        seg = f"substr(line, {PREFIX + 1}, length(line) - {PREFIX + SUFFIX})"
+        exact = f"nullif(regexp_extract({seg}, {sql_str(key + '=([^;,&]*)')}, 1), '')"
+        return f"CASE WHEN _odd THEN {exact} ELSE substr(line, _s{i}, _l{i}) END"
+
     view = f"{name}_data"
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {view} AS
-        WITH framed AS (
-            SELECT _k, s._source_row, _phys, s.line, c._frame_ok, c._len_ok, c._crc_ok,
-                   substr(s.line, {PREFIX + 1}, length(s.line) - {PREFIX + SUFFIX}) AS _seg
-            FROM {name} s JOIN {name}_crc c USING (_k, _phys)
-        )
         SELECT _k, _source_row, _phys, line, _frame_ok, _len_ok, _crc_ok,
-               {', '.join(f"{_value(key)} AS {col}" for col, key in HEADER_FIELDS.items())},
-               {', '.join(factor_cols)}
-        FROM framed
+               {', '.join(f"{value(i, key)} AS {sql_ident(col)}" for i, (col, key) in enumerate(zip(columns, keys)))}
+        FROM {name}
     """)
     integrity_sql = """CASE WHEN _frame_ok AND _len_ok AND _crc_ok THEN []::VARCHAR[]
         WHEN NOT _frame_ok THEN ['hj212_frame']
         WHEN NOT _len_ok AND NOT _crc_ok THEN ['hj212_length', 'hj212_crc']
         WHEN NOT _len_ok THEN ['hj212_length'] ELSE ['hj212_crc'] END"""
-    columns = list(HEADER_FIELDS) + [f"{f['name']}_{part}" for f in contract.factors.values()
-                                     for part in ("avg", "flag")]
     common = dict(table=view, source_table=name, raw_columns=["line"], raw_headers=["packet"],
                   fields={col: col for col in columns}, headers={}, integrity=integrity_sql)
-    group = Extract(**common, rows_read=sum(t - len(b) for t, b in stats.values()), file_column="_k",
-                    temp_tables=[view, name, f"{name}_crc", f"{name}_lines"])
+    group = Extract(**common, rows_read=sum(r for _, r in stats.values()), file_column="_k",
+                    temp_tables=[view, name])
     for i, (_, encoding) in sources.items():
-        total, blanks = stats.get(i, (0, []))
-        results[i] = Extract(**common, rows_read=(total or 0) - len(blanks), encoding=encoding, where=f"_k = {i}",
-                             file_index=i)
+        results[i] = Extract(**common, rows_read=stats[i][1], encoding=encoding, where=f"_k = {i}", file_index=i)
     return group, results
