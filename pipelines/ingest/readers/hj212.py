@@ -154,6 +154,25 @@ def _words(data: np.ndarray) -> np.ndarray:
     return np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
 
 
+def _key_table(keys: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The contract's keys as sorted hashes of (first word, second word, length), with those three and the
+    key's index; keys longer than 16 bytes are not in it (the caller leaves them to the regex)."""
+    packed = [_pack(k.encode("ascii")) for k in keys]
+    h = np.array([_hash(np.uint64(w1), np.uint64(w2), np.uint64(n)) for w1, w2, n in packed], dtype=np.uint64)
+    order = np.argsort(h)
+    w1, w2, n = (np.array([p[j] for p in packed], dtype=np.uint64) for j in range(3))
+    return h[order], w1[order], w2[order], n[order].astype(np.int64), order
+
+
+def _hash(w1, w2, n):
+    with np.errstate(over="ignore"):
+        return (w1 * np.uint64(0x9E3779B97F4A7C15)) ^ (w2 * np.uint64(0xC2B2AE3D27D4EB4F)) ^ (n * np.uint64(0x165667B19E3779F9))
+
+
+_SEPEQ = _SEP.copy()
+_SEPEQ[ord("=")] = True
+
+
 def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.ndarray, keys: list[str]
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each key's value lies in each packet, in one pass over the separators of the block.
@@ -161,7 +180,10 @@ def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.n
     ``starts``/``ends``: each packet line's bytes (``ends`` without the CR); ``ok``: the packets to parse (framed,
     right length and CRC: printable ASCII). Returns (value start, value length) as (lines, keys) arrays, start -1
     where the key is absent or its value empty, and ``odd``: packets whose fields the tokens might read
-    differently from a substring search (two ``=`` in a piece, or a key ending in one of ``keys``)."""
+    differently from a substring search (two ``=`` in a piece, or a key ending in one of ``keys``).
+
+    The separators and ``=`` of the good segments are the events, in file order, with a mark just before each
+    segment's start; a piece starts after a mark or separator, and its key runs to the ``=`` that follows."""
     n, nk = len(starts), len(keys)
     vstart = np.full((n, nk), -1, dtype=np.int64)
     vlen = np.zeros((n, nk), dtype=np.int64)
@@ -169,73 +191,76 @@ def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.n
     rows = np.flatnonzero(ok)
     if rows.size == 0 or nk == 0:
         return vstart, vlen, odd
-    packed = [_pack(k.encode("ascii")) for k in keys]
-    if any(length > 16 for _, _, length in packed):
+    if any(len(k.encode("ascii")) > 16 for k in keys):
         odd[rows] = True             # a key longer than two words: leave every packet to the regex
         return vstart, vlen, odd
     seg_s, seg_e = starts[rows] + PREFIX, ends[rows] - SUFFIX
-    lo_b, hi_b = int(seg_s[0]), int(seg_e[-1])
-    chunk = data[lo_b:hi_b]
-    seps = np.flatnonzero(_SEP[chunk]) + lo_b
-    eqs = np.flatnonzero(chunk == 0x3D) + lo_b
-    # Pieces: from each segment's start, and from after each separator inside a segment, to the next separator
-    # (a good segment ends in `&&`, so every piece ends inside its segment).
-    line_of_sep = np.searchsorted(seg_s, seps, side="right") - 1
-    inside = (line_of_sep >= 0) & (seps + 1 < seg_e[line_of_sep.clip(0)]) & (seps >= seg_s[line_of_sep.clip(0)])
-    piece_s = np.concatenate([seg_s, seps[inside] + 1])
-    piece_row = np.concatenate([np.arange(rows.size), line_of_sep[inside]])
-    piece_e = seps[np.searchsorted(seps, piece_s, side="left").clip(max=seps.size - 1)]
-    at = np.searchsorted(eqs, piece_s, side="left")
-    eq = eqs[at.clip(max=max(eqs.size - 1, 0))] if eqs.size else np.full(piece_s.size, -1)
-    has_eq = (at < eqs.size) & (eq < piece_e)
-    second = eqs[(at + 1).clip(max=max(eqs.size - 1, 0))] if eqs.size else eq
-    twice = has_eq & (at + 1 < eqs.size) & (second < piece_e)
+    lo_b = int(seg_s[0]) - 1
+    chunk = data[lo_b:int(seg_e[-1])]
+    mark = (chunk == 0x3B) | (chunk == 0x2C) | (chunk == 0x26) | (chunk == 0x3D)
+    mark[seg_s - 1 - lo_b] = True
+    at = np.flatnonzero(mark)
+    kind = chunk[at]                                  # a digit: a segment's mark; else ; , & or =
+    at += lo_b
+    is_start = (kind >= 0x30) & (kind <= 0x39)       # marks sit on the length field's last digit
+    row = np.cumsum(is_start) - 1                     # the good packet of each event (its index in rows)
+    # events between good segments (in the packets that failed their checks) are not any packet's
+    keep = (row >= 0) & (at < seg_e[row.clip(0)])
+    if not keep.all():
+        at, kind, row = at[keep], kind[keep], row[keep]
+    is_eq = kind == 0x3D
+    # A piece: a mark or separator followed by `=` (its key) and then by the value's end (the next event).
+    nxt = np.empty_like(is_eq)
+    nxt[:-1] = is_eq[1:]
+    nxt[-1] = False
+    piece = np.flatnonzero(~is_eq & nxt)
+    eq = at[piece + 1]
+    key_s = at[piece] + 1
+    # two `=` in one piece: the value would hold a `=`; left to the regex
+    after = (piece + 2).clip(max=at.size - 1)
     odd_rows = np.zeros(rows.size, dtype=bool)
-    odd_rows[piece_row[twice]] = True
-    piece_s, piece_row, eq = piece_s[has_eq], piece_row[has_eq], eq[has_eq]
-    klen = eq - piece_s
+    odd_rows[row[piece[is_eq[after] & (piece + 2 < at.size)]]] = True
+    value_e = at[after]
+    klen = eq - key_s
     words = _words(data)
-    lo = words[piece_s] & _MASK[klen.clip(0, 8)]
-    hi = np.where(klen > 8, words[piece_s + 8] & _MASK[(klen - 8).clip(0, 8)], 0).astype(np.uint64)
-    # A key ending in a contract key (``XQN=``): a substring search would find the contract key inside it.
-    tail1 = words[(eq - 8).clip(0)]
-    tail2 = words[(eq - 16).clip(0)]
-    for length in sorted({k[2] for k in packed}):
-        longer = klen > length
-        if not longer.any():
-            continue
-        if length <= 8:
-            tails = tail1[longer] >> np.uint64(8 * (8 - length))
-            want = [int.from_bytes(k.encode("ascii"), "little") for k in keys if len(k) == length]
-            hit = np.isin(tails, np.array(want, dtype=np.uint64))
-        else:
-            hit = np.zeros(int(longer.sum()), dtype=bool)
-            t1, t2 = tail1[longer], tail2[longer] >> np.uint64(8 * (16 - length))
-            for k in keys:
-                if len(k) == length:
-                    raw = k.encode("ascii")
-                    hit |= (t1 == np.uint64(int.from_bytes(raw[-8:], "little"))) & \
-                           (t2 == np.uint64(int.from_bytes(raw[:-8], "little")))
-        odd_rows[piece_row[longer][hit]] = True
-    # The contract's keys: exact (first word, second word, length).
-    key_id = np.full(piece_s.size, -1, dtype=np.int64)
-    for i, (w1, w2, length) in enumerate(packed):
-        match = (klen == length) & (lo == np.uint64(w1)) & (hi == np.uint64(w2)) & (key_id < 0)
-        key_id[match] = i
-    found = key_id >= 0
-    piece_s, piece_row, key_id, eq = piece_s[found], piece_row[found], key_id[found], eq[found]
-    # The first piece of each (packet, key): the smallest start.
-    first = np.full(rows.size * nk, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, piece_row * nk + key_id, piece_s)
-    slot = np.flatnonzero(first != np.iinfo(np.int64).max)
-    row, k = slot // nk, slot % nk
-    key_lengths = np.array([p[2] for p in packed], dtype=np.int64)
-    v0 = first[slot] + key_lengths[k] + 1
-    v1 = seps[np.searchsorted(seps, v0, side="left")]
-    full = rows[row]
+    lo = words[key_s] & _MASK[klen.clip(0, 8)]
+    hi = np.where(klen > 8, words[key_s + 8] & _MASK[(klen - 8).clip(0, 8)], np.uint64(0)).astype(np.uint64)
+    th, tw1, tw2, tn, tindex = _key_table(keys)
+    h = _hash(lo, hi, klen.astype(np.uint64))
+    slot = np.searchsorted(th, h).clip(max=th.size - 1)
+    exact = (th[slot] == h) & (tw1[slot] == lo) & (tw2[slot] == hi) & (tn[slot] == klen)
+    # A key ending in a contract key (``XQN=``): a substring search would find the contract key inside it. Only
+    # keys that are not themselves a contract key can (unless a contract key ends in another one).
+    nested = {i for i, k in enumerate(keys) if any(k != o and k.endswith(o) for o in keys)}
+    check = ~exact
+    if nested:
+        check |= exact & np.isin(tindex[slot], list(nested))
+    cand = np.flatnonzero(check & (klen > min(len(k) for k in keys)))
+    if cand.size:
+        e = eq[cand]
+        tail1, tail2, cl = words[(e - 8).clip(0)], words[(e - 16).clip(0)], klen[cand]
+        hit = np.zeros(cand.size, dtype=bool)
+        for k in keys:
+            raw, length = k.encode("ascii"), len(k)
+            longer = cl > length
+            if length <= 8:
+                hit |= longer & ((tail1 >> np.uint64(8 * (8 - length))) == np.uint64(int.from_bytes(raw, "little")))
+            else:
+                hit |= longer & (tail1 == np.uint64(int.from_bytes(raw[-8:], "little"))) & (
+                    (tail2 >> np.uint64(8 * (16 - length))) == np.uint64(int.from_bytes(raw[:-8], "little")))
+        odd_rows[row[piece[cand[hit]]]] = True
+    found = np.flatnonzero(exact)
+    key_id = tindex[slot[found]]
+    flat = row[piece[found]] * nk + key_id
+    # The first piece of each (packet, key): events are in file order, so the first index.
+    if flat.size > 1 and np.any(np.bincount(flat) > 1):
+        _, first = np.unique(flat, return_index=True)
+        found, flat, key_id = found[first], flat[first], key_id[first]
+    v0, v1 = eq[found] + 1, value_e[found]
+    full = rows[flat // nk]
     nonempty = v1 > v0
-    vstart[full[nonempty], k[nonempty]] = v0[nonempty]
-    vlen[full[nonempty], k[nonempty]] = (v1 - v0)[nonempty]
+    vstart[full[nonempty], key_id[nonempty]] = v0[nonempty]
+    vlen[full[nonempty], key_id[nonempty]] = (v1 - v0)[nonempty]
     odd[rows[odd_rows]] = True
     vstart[odd] = -1
     return vstart, vlen, odd
@@ -363,12 +388,11 @@ def _file_batches(path: Path, k: int, keys: list[str], latin1: bool) -> Iterator
                    "line": _text_column(text, text_starts, text_ends),
                    "_frame_ok": pa.array(frame_ok), "_len_ok": pa.array(length_ok), "_crc_ok": pa.array(crc_ok),
                    "_odd": pa.array(odd)}
-        # spans as 1-based character positions in the packet (good packets are ASCII: bytes = characters)
-        present = vstart >= 0
-        rel = np.where(present, vstart - starts[:, None] + 1, 0)
+        # each value's span as one number: 1-based character position << 16 | length (0: absent or empty);
+        # good packets are ASCII (bytes = characters) and at most 10,009 bytes long
+        span = np.where(vstart >= 0, ((vstart - starts[:, None] + 1) << 16) | vlen, 0).astype(np.uint32)
         for i in range(len(keys)):
-            columns[f"_s{i}"] = pa.array(rel[:, i].astype(np.uint16), mask=~present[:, i])
-            columns[f"_l{i}"] = pa.array(vlen[:, i].astype(np.uint16), mask=~present[:, i])
+            columns[f"_f{i}"] = pa.array(span[:, i])
         phys += int(len(keep))
         rows += count
         yield pa.table(columns), int(len(keep)), count
@@ -397,7 +421,7 @@ def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Pa
                                      for part in ("avg", "flag")]
     keys = list(HEADER_FIELDS.values()) + [f"{code}-{part}" for code in contract.factors
                                            for part in ("Avg", "Flag")]
-    spans = ", ".join(f"_s{i} USMALLINT, _l{i} USMALLINT" for i in range(len(keys)))
+    spans = ", ".join(f"_f{i} UINTEGER" for i in range(len(keys)))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (_k INTEGER, _source_row BIGINT, _phys BIGINT, line VARCHAR, "
                 f"_frame_ok BOOLEAN, _len_ok BOOLEAN, _crc_ok BOOLEAN, _odd BOOLEAN, {spans})")
     stats: dict[int, tuple[int, int]] = {}
@@ -426,7 +450,7 @@ def read_many(con: duckdb.DuckDBPyConnection, contract: Contract, paths: list[Pa
     def value(i: int, key: str) -> str:
         seg = f"substr(line, {PREFIX + 1}, length(line) - {PREFIX + SUFFIX})"
         exact = f"nullif(regexp_extract({seg}, {sql_str(key + '=([^;,&]*)')}, 1), '')"
-        return f"CASE WHEN _odd THEN {exact} ELSE substr(line, _s{i}, _l{i}) END"
+        return f"CASE WHEN _odd THEN {exact} WHEN _f{i} > 0 THEN substr(line, _f{i} >> 16, _f{i} & 65535) END"
 
     view = f"{name}_data"
     con.execute(f"""
