@@ -11,6 +11,7 @@ files after it wait (delivery order decides which version is current).
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import os
@@ -43,11 +44,12 @@ log = logging.getLogger(__name__)
 # A batch of files is checked in one statement; bounded so that its temp tables stay small.
 MAX_BATCH_FILES = 400
 MAX_BATCH_BYTES = 256 * 1024 * 1024
-# DuckDB's memory while a feed loads (SEWERSHARE_INGEST_MEMORY, DuckDB units, e.g. 1GB): unset by default.
-# Measured (docs/benchmark.md): at 1GB a 2 M-packet HJ 212 log (600 MB) is rejected as unreadable, because the
-# HJ 212 reader holds the whole log in memory (read_text) and DuckDB runs out of its bound; a bound must never
-# turn a good file away, so it stays opt-in until the reader streams.
-INGEST_MEMORY_LIMIT = os.environ.get("SEWERSHARE_INGEST_MEMORY", "")
+# DuckDB's memory while a feed loads (SEWERSHARE_INGEST_MEMORY, DuckDB units; empty or "none": unbounded).
+# Past the bound DuckDB spills its temp tables to the warehouse's temp folder. Measured (docs/benchmark.md): at
+# 1 GB the 2 M-packet HJ 212 log (600 MB) loads at 1.3 GB peak instead of 3.3 GB, now that its reader streams.
+# A bound must never turn a good file away: a file that runs out of memory under it is loaded again unbounded
+# (``_FeedRun.unbounded``) before anything is decided about it.
+INGEST_MEMORY_LIMIT = os.environ.get("SEWERSHARE_INGEST_MEMORY", "1GB")
 # A file this large is a batch of its own, checked through a view of its reader's table (no batch copy).
 SOLO_FILE_BYTES = 16 * 1024 * 1024
 FILES_TABLE = "_ingest_files"
@@ -289,6 +291,7 @@ class _FeedRun:
         self.hashes: dict[Path, tuple[str, int]] = {}
         self.known: dict[str, tuple[int, str]] = {}       # sha256 → (file_id, name) of a load
         self.ids = iter(())
+        self.unbounded: str | None = None                 # DuckDB's own memory_limit while a bound is in force
 
     def prepare(self, paths: list[Path]) -> None:
         """Hash the waiting files and look them all up in the registry at once; reserve their ids."""
@@ -405,7 +408,8 @@ class _FeedRun:
             if group is not None and len(waiting) == 1 and waiting[0].size >= SOLO_FILE_BYTES and not self.batch:
                 validate.batch_of_one(self.con, self.contract, group, offset)
             elif group is not None:
-                validate.add_to_batch(self.con, self.contract, group, offset)
+                self.retry_unbounded(lambda: validate.add_to_batch(self.con, self.contract, group, offset),
+                                     waiting[0].path.name)
             for i, (w, extract) in enumerate(zip(waiting, extracts)):
                 if extract is None:                       # the group failed: read this one alone
                     self.read_one(w)
@@ -428,7 +432,7 @@ class _FeedRun:
         name = f"_ingest_f{self.serial}"
         self.serial += 1
         k = self.next_k
-        try:
+        def attempt() -> Extract:
             extract = read(self.con, self.contract, w.path, self.work, name)
             if solo:
                 validate.batch_of_one(self.con, self.contract, extract, k)
@@ -436,6 +440,10 @@ class _FeedRun:
                 if not self.batch:
                     validate.create_batch(self.con, self.contract)
                 validate.add_to_batch(self.con, self.contract, extract, k)
+            return extract
+
+        try:
+            extract = self.retry_unbounded(attempt, w.path.name, undo=lambda: self.drop_reader_tables(name))
         except Exception as exc:  # noqa: BLE001 - any reader error rejects this file only
             if not isinstance(exc, UnreadableFile):
                 log.warning("%s: %s: reader error", self.contract.feed, w.path.name, exc_info=True)
@@ -490,7 +498,7 @@ class _FeedRun:
                                 len(batch), exc_info=True)
             for i, pending in enumerate(batch):
                 try:
-                    self.load([pending])
+                    self.load_one(pending)
                 except Exception as exc:  # noqa: BLE001 - the file is rejected, or stays in landing (failed)
                     log.exception("%s: %s failed and was rolled back", self.contract.feed, pending.path.name)
                     if isinstance(exc, duckdb.Error) and not environmental(exc):
@@ -514,6 +522,40 @@ class _FeedRun:
                     return
         finally:
             _drop_temp(self.con)
+
+    def load_one(self, pending: "_Pending") -> None:
+        """``load`` of one file; out of memory under the ingest bound, once more without the bound."""
+        self.retry_unbounded(lambda: self.load([pending]), pending.path.name)
+
+    def retry_unbounded(self, step, name: str, undo=None):
+        """``step()``; out of memory under the ingest bound, ``undo()`` and once more without the bound (a bound
+        must never turn a good file away)."""
+        try:
+            return step()
+        except duckdb.OutOfMemoryException:
+            if self.unbounded is None:
+                raise
+            log.warning("%s: %s: out of memory under the %s bound; once more unbounded", self.contract.feed,
+                        name, INGEST_MEMORY_LIMIT)
+            if undo is not None:
+                undo()
+            with self.lifted():
+                return step()
+
+    @contextlib.contextmanager
+    def lifted(self):
+        bound = self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        self.con.execute(f"SET memory_limit = '{self.unbounded}'")
+        try:
+            yield
+        finally:
+            try:
+                self.con.execute(f"SET memory_limit = '{bound}'")
+            except duckdb.OutOfMemoryException:
+                # DuckDB cannot shrink to the bound yet (what it holds is in use): the rest of this feed runs
+                # unbounded; ingest_feed restores the setting it found at the end.
+                log.warning("%s: the %s bound is lifted for the rest of this feed", self.contract.feed, bound)
+                self.unbounded = None
 
     def drop_reader_tables(self, name: str) -> None:
         for view in (f"{name}_data",):
@@ -609,20 +651,20 @@ def ingest_feed(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnecti
     any file failed or would not balance.
     """
     prepare(con, contract)
-    if not INGEST_MEMORY_LIMIT:
+    if INGEST_MEMORY_LIMIT.strip().lower() in ("", "none"):
         return _ingest(contract, home, con, run_id, strict, paths)
     # DuckDB's memory bounded while files load: past the bound its temp tables spill to the warehouse's temp
     # folder (``<warehouse>.tmp``, in the data home) instead of growing with the largest file.
     previous = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
     try:
-        return _ingest(contract, home, con, run_id, strict, paths)
+        return _ingest(contract, home, con, run_id, strict, paths, unbounded=previous)
     finally:
         con.execute(f"SET memory_limit = '{previous}'")
 
 
 def _ingest(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnection, run_id: str,
-            strict: bool, paths: list[Path] | None) -> FeedResult:
+            strict: bool, paths: list[Path] | None, unbounded: str | None = None) -> FeedResult:
     # Labels the contract has learnt since they were stored: re-map the kept text before new files load.
     remapped = remap.remap(con, contract)
     # the work folder in the data home (pipelines/operations/recovery.py): a killed run's is found and removed
@@ -630,6 +672,7 @@ def _ingest(contract: Contract, home: DataHome, con: duckdb.DuckDBPyConnection, 
     work_root.mkdir(parents=True, exist_ok=True)
     with in_use(home), tempfile.TemporaryDirectory(prefix="sewershare-ingest-", dir=work_root) as work:
         run = _FeedRun(contract, home, con, run_id, Path(work))
+        run.unbounded = unbounded
         run.result.remapped = remapped
         if paths is None:
             paths = landing_files(contract, home)
