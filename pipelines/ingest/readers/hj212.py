@@ -201,16 +201,19 @@ def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.n
     lo_b = int(seg_s[0]) - 1
     chunk = data[lo_b:int(seg_e[-1])]
     mark = (chunk == 0x3B) | (chunk == 0x2C) | (chunk == 0x26) | (chunk == 0x3D)
+    # the lines between good packets (few: those that failed their checks) hold no events
+    bad = np.flatnonzero(~ok[rows[0]:rows[-1] + 1]) + rows[0]
+    if bad.size:
+        lens = ends[bad] - starts[bad]
+        first = np.zeros(bad.size, dtype=np.int64)
+        np.cumsum(lens[:-1], out=first[1:])
+        mark[np.repeat(starts[bad] - lo_b - first, lens) + np.arange(int(lens.sum()))] = False
     mark[seg_s - 1 - lo_b] = True
     at = np.flatnonzero(mark)
     kind = chunk[at]                                  # a digit: a segment's mark; else ; , & or =
     at += lo_b
     is_start = (kind >= 0x30) & (kind <= 0x39)       # marks sit on the length field's last digit
     row = np.cumsum(is_start) - 1                     # the good packet of each event (its index in rows)
-    # events between good segments (in the packets that failed their checks) are not any packet's
-    keep = (row >= 0) & (at < seg_e[row.clip(0)])
-    if not keep.all():
-        at, kind, row = at[keep], kind[keep], row[keep]
     is_eq = kind == 0x3D
     # A piece: a mark or separator followed by `=` (its key) and then by the value's end (the next event).
     nxt = np.empty_like(is_eq)
