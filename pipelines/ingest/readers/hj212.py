@@ -39,8 +39,6 @@ BLOCK_BYTES = 1024 * 1024      # a block of whole lines (a longer line is one bl
 BLANK_MAX = 256                # a line of spaces/tabs/CRs shorter than this is blank (not a record)
 _WS = np.zeros(256, dtype=bool)
 _WS[[0x20, 0x09, 0x0D, 0x0A]] = True
-_SEP = np.zeros(256, dtype=bool)
-_SEP[[ord(";"), ord(","), ord("&")]] = True
 _MASK = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 
 
@@ -168,12 +166,10 @@ def _key_table(keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _hash(w1, w2, n):
+    """A 64-bit mix of a packed key (wrapping multiplication); equality is checked after, so collisions are harmless."""
     with np.errstate(over="ignore"):
-        return (w1 * np.uint64(0x9E3779B97F4A7C15)) ^ (w2 * np.uint64(0xC2B2AE3D27D4EB4F)) ^ (n * np.uint64(0x165667B19E3779F9))
-
-
-_SEPEQ = _SEP.copy()
-_SEPEQ[ord("=")] = True
+        return ((w1 * np.uint64(0x9E3779B97F4A7C15)) ^ (w2 * np.uint64(0xC2B2AE3D27D4EB4F))
+                ^ (n * np.uint64(0x165667B19E3779F9)))
 
 
 def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.ndarray, keys: list[str]
@@ -194,8 +190,9 @@ def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.n
     rows = np.flatnonzero(ok)
     if rows.size == 0 or nk == 0:
         return vstart, vlen, odd
-    if any(len(k.encode("ascii")) > 16 for k in keys):
-        odd[rows] = True             # a key longer than two words: leave every packet to the regex
+    th, tw1, tw2, tn, tindex = _key_table(tuple(keys))
+    if any(len(k.encode("ascii")) > 16 for k in keys) or np.any(th[1:] == th[:-1]):
+        odd[rows] = True             # a key longer than two words (or two keys of one hash): all to the regex
         return vstart, vlen, odd
     seg_s, seg_e = starts[rows] + PREFIX, ends[rows] - SUFFIX
     lo_b = int(seg_s[0]) - 1
@@ -231,7 +228,6 @@ def field_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, ok: np.n
     words = _words(data)
     lo = words[key_s] & _MASK[klen.clip(0, 8)]
     hi = np.where(klen > 8, words[key_s + 8] & _MASK[(klen - 8).clip(0, 8)], np.uint64(0)).astype(np.uint64)
-    th, tw1, tw2, tn, tindex = _key_table(tuple(keys))
     h = _hash(lo, hi, klen.astype(np.uint64))
     slot = np.searchsorted(th, h).clip(max=th.size - 1)
     exact = (th[slot] == h) & (tw1[slot] == lo) & (tw2[slot] == hi) & (tn[slot] == klen)
