@@ -9,3 +9,13 @@
 {% macro exact(expr) -%}
     cast(case when {{ expr }} between -1e12 and 1e12 then {{ expr }} end as decimal(38, 6))
 {%- endmacro %}
+
+{#-
+  精确求和：按定点小数求和后再转回 DOUBLE，列类型不变，结果与线程相加的顺序无关。
+  An order-free sum that keeps the column a DOUBLE: the exact DECIMAL sum, then its nearest double (the same
+  every run). A DOUBLE sum of lengths, money or volumes differs in its last bits between runs, and a mart that
+  rounds it to 2 places flipped 1141.925 to 1141.92 / 1141.93 between a clean run and a rerun (issue 14).
+-#}
+{% macro exact_sum(expr) -%}
+    cast(sum({{ exact(expr) }}) as double)
+{%- endmacro %}

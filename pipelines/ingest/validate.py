@@ -432,10 +432,16 @@ class Plan:
             ), key_typed AS (
                 SELECT *, {', '.join([e for c in key_columns for e in self.typed(c)] or ['NULL AS _none'])}
                 FROM key_parsed
+            ), key_usable AS (
+                SELECT _batch_file, _source_row, {key_typed}, {integrity_gate} AND {self.key_ok()} AS _usable
+                FROM key_typed
             ), dup_keys AS (
-                SELECT _batch_file, {key_typed}, min(_source_row) AS _first_with_key FROM key_typed
-                WHERE {integrity_gate} AND {self.key_ok()}
-                GROUP BY ALL HAVING count(*) > 1
+                -- The usable test is an aggregate filter, not a WHERE: a WHERE is pushed down through the
+                -- projections above and re-expands the folding macros once per marker they test (measured:
+                -- 8 of 12 CPU seconds of a 500k-row CSV).
+                SELECT _batch_file, {', '.join(sql_ident('dk__' + k) for k in self.contract.primary_key)},
+                       min(_source_row) FILTER (WHERE _usable) AS _first_with_key
+                FROM key_usable GROUP BY ALL HAVING count(*) FILTER (WHERE _usable) > 1
             ),""" if key_columns else ""
         # Equality only in the join (a hash join); whether the record's own key is usable is a filter after.
         dup_key_join = (f"LEFT JOIN dup_keys d ON d._batch_file = r._batch_file AND {key_join}"

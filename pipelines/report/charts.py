@@ -51,14 +51,20 @@ class Figure:
                 f'<img alt="{self.title}" src="data:image/png;base64,{data}"></figure>')
 
 
-def _spec(chart: alt.TopLevelMixin) -> dict:
+def _spec(chart: alt.TopLevelMixin, datasets: dict[str, list] | None = None) -> dict:
     spec = chart.to_dict()
     spec.setdefault("config", {}).update(CONFIG)
+    if datasets:
+        # Large inline data (a district's pipe geometries) join the spec after altair has built and validated
+        # it: altair wraps and schema-validates every value of alt.Data(values=…), which took minutes for the
+        # maps at sample scale 1 (the report was most of a new day's run).
+        spec.setdefault("datasets", {}).update(datasets)
     return spec
 
 
-def render(name: str, title: str, chart: alt.TopLevelMixin, *, png: bool = False, features: int = 0) -> Figure:
-    spec = _spec(chart)
+def render(name: str, title: str, chart: alt.TopLevelMixin, *, png: bool = False, features: int = 0,
+           datasets: dict[str, list] | None = None) -> Figure:
+    spec = _spec(chart, datasets)
     # allowed_base_urls=[]: every dataset is inline, nothing may be fetched
     if png:
         content = vlc.vegalite_to_png(spec, scale=1.5, allowed_base_urls=[], format_locale="zh-CN",
@@ -176,11 +182,13 @@ def district_map(name: str, district_name: str, segments: list[dict], points: pd
     warehouse CRS (EPSG:4549, metres; an identity projection with the y axis up keeps the map true to scale)."""
     features = len(segments) + len(points)
     projection = {"type": "identity", "reflectY": True}
-    pipes = alt.Chart(alt.Data(values=[s for s in segments if not s["properties"]["problem"]])).mark_geoshape(
+    datasets = {"pipes": [s for s in segments if not s["properties"]["problem"]],
+                "problems": [s for s in segments if s["properties"]["problem"]]}
+    pipes = alt.Chart(alt.NamedData(name="pipes")).mark_geoshape(
         filled=False, strokeWidth=1.2).encode(
         stroke=alt.Stroke("properties.grade:N", title="管道结构性等级",
                           scale=alt.Scale(domain=list(GRADE_COLORS), range=list(GRADE_COLORS.values()))))
-    problems = alt.Chart(alt.Data(values=[s for s in segments if s["properties"]["problem"]])).mark_geoshape(
+    problems = alt.Chart(alt.NamedData(name="problems")).mark_geoshape(
         filled=False, strokeWidth=3.2).encode(
         stroke=alt.Stroke("properties.grade:N", title="管道结构性等级",
                           scale=alt.Scale(domain=list(GRADE_COLORS), range=list(GRADE_COLORS.values()))))
@@ -196,4 +204,5 @@ def district_map(name: str, district_name: str, segments: list[dict], points: pd
             tooltip=[alt.Tooltip("label:N", title="名称")]))
     chart = alt.layer(*layers).project(**projection).properties(
         width=330, height=300, title=f"{district_name}：管道状况（粗线为问题管网）、污水处理厂与直排口")
-    return render(name, f"{district_name}管网地图", chart, png=features > MAP_SVG_MAX_FEATURES, features=features)
+    return render(name, f"{district_name}管网地图", chart, png=features > MAP_SVG_MAX_FEATURES, features=features,
+                  datasets=datasets)

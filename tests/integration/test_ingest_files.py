@@ -54,6 +54,21 @@ def test_gbk_csv_loads_with_the_right_chinese_text(home):
     assert query(home, "SELECT encoding FROM audit.file_registry")[0][0] == "gbk"
 
 
+def test_csv_with_a_line_break_inside_a_quoted_header_cell_loads(home):
+    """Excel writes a header cell typed over two lines (Alt+Enter) as ``"许可排水量\n（立方米/日）"`` between CRLF
+    rows. DuckDB's parallel CSV scanner refuses a quoted line break when rows are padded (every such file was
+    rejected whole at sample scale 1); the reader then reads the file in one thread. 3 records, all loaded."""
+    header = DRAINAGE_HEADER[:4] + ["许可排水量\n（立方米/日）"] + DRAINAGE_HEADER[5:-1] + ["状\n态"]
+    rows = [header] + [drainage_row(i + 1) for i in range(3)]
+    path = write_csv(home.landing_for("drainage_permits") / "331002_椒江区_排水许可_2025-02.csv", rows, "gbk")
+    assert b'"\xd7\xb4\n\xcc\xac"\r\n' in path.read_bytes()       # "状\n态" in GBK, last cell of the header
+
+    [file] = ingest(home, "drainage_permits").files
+    assert (file.status, file.rows_read, file.rows_loaded) == ("loaded", 3, 3)
+    assert query(home, "SELECT DISTINCT permitted_volume_m3d, status FROM raw.drainage_permits_current") == \
+        [(12.5, "valid")]
+
+
 def test_csv_variants_normalise_and_spoiled_rows_carry_every_reason(home):
     rows = [
         ["台州市排水许可证台账（椒江区）"],            # a title row above the header

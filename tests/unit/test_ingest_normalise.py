@@ -46,6 +46,14 @@ def test_clean_folds_fullwidth_and_empty_markers(con, text, expected):
     assert one(con, "ss_clean(?)", text) == expected
 
 
+@pytest.mark.parametrize("marker", normalise.EMPTY_MARKERS)
+def test_every_empty_marker_reads_as_empty_and_a_digit_led_cell_never_does(con, marker):
+    """ss_empty_null skips the marker list for a cell that starts with a digit; a marker that started with one
+    would then be kept as a value, and this test fails for it."""
+    assert one(con, "ss_clean(?)", marker) is None
+    assert one(con, "ss_empty_null(?)", "0" + marker) == "0" + marker
+
+
 @pytest.mark.parametrize("text, number, unit", [
     ("12.5", 12.5, ""), ("12.5万元", 12.5, "万元"), ("400 mm", 400.0, "mm"), ("1,234.5", 1234.5, ""),
     ("-3.5", -3.5, ""), ("2.5万m³/d", 2.5, "万m3/d"), ("1.2.3", None, None), ("12..5", None, None),

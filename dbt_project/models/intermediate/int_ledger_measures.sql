@@ -92,9 +92,9 @@ bod5_target as (
 
 census as (
     select district_code, reported_on, length_m,
-           sum(length_m) over (partition by district_code order by reported_on
-                               rows between unbounded preceding and current row) as cumulative_m,
-           sum(length_m) over (partition by district_code)                          as total_m
+           cast(sum({{ exact('length_m') }}) over (partition by district_code order by reported_on
+                               rows between unbounded preceding and current row) as double) as cumulative_m,
+           cast(sum({{ exact('length_m') }}) over (partition by district_code) as double) as total_m
     from {{ ref('stg_census__pipes') }}
     where reported_on <= {{ reporting_date() }}
 ),

@@ -40,7 +40,7 @@ select
     d.inflow_segment_id,
     d.inflow_categories,
     count(ss.segment_id)                      as stranded_segments,
-    round(coalesce(sum(ss.length_m), 0), 2)   as stranded_length_m
+    round(coalesce({{ exact_sum('ss.length_m') }}, 0), 2)   as stranded_length_m
 from dead_ends as d
 left join stranded_segments as ss on ss.dead_end_id = d.manhole_id
 group by d.manhole_id, d.district_code, d.inflow_segment_id, d.inflow_categories

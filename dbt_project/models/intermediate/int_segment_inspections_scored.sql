@@ -97,7 +97,7 @@ merged as (
         segment_id,
         defect_class,
         group_no,
-        least(sum(points), {{ merged_points_cap }}) as points,
+        least({{ exact_sum('points') }}, {{ merged_points_cap }}) as points,
         min(start_m) as start_m,
         max(end_m)   as end_m,
         count(*)     as n_observations,
@@ -136,11 +136,11 @@ per_class as (
         sum(n_observations)                                           as n_observations,
         sum(n_leakage)                                                as n_leakage,
         max(points)                                                   as max_points,
-        (sum(case when spacing_class = 'n1' then points else 0 end)
-         + {{ alpha }} * sum(case when spacing_class = 'n2' then points else 0 end)) / count(*)
+        ({{ exact_sum("case when spacing_class = 'n1' then points else 0 end") }}
+         + {{ alpha }} * {{ exact_sum("case when spacing_class = 'n2' then points else 0 end") }}) / count(*)
                                                                       as mean_score,
-        sum(case when spacing_class = 'n1' then points * length_for_density_m else 0 end)
-         + {{ alpha }} * sum(case when spacing_class = 'n2' then points * length_for_density_m else 0 end)
+        {{ exact_sum("case when spacing_class = 'n1' then points * length_for_density_m else 0 end") }}
+         + {{ alpha }} * {{ exact_sum("case when spacing_class = 'n2' then points * length_for_density_m else 0 end") }}
                                                                       as weighted_length
     from classified
     group by batch_id, segment_id, defect_class

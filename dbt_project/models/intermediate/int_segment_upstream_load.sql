@@ -14,7 +14,7 @@ with edges as (
 sources as (
     select
         connection_manhole_id          as manhole_id,
-        sum(permitted_volume_m3d)      as permitted_volume_m3d,
+        {{ exact_sum('permitted_volume_m3d') }} as permitted_volume_m3d,
         count(*)                       as n_permits
     from {{ ref('int_valid_drainage_permits') }}
     where connection_manhole_id is not null
@@ -36,7 +36,7 @@ passed as (
 
 select
     p.segment_id,
-    round(sum(s.permitted_volume_m3d), 3) as upstream_permitted_m3d,
+    round({{ exact_sum('s.permitted_volume_m3d') }}, 3) as upstream_permitted_m3d,
     sum(s.n_permits)              as upstream_permits,
     count(*)                      as upstream_connection_manholes
 from passed as p

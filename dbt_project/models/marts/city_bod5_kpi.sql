@@ -28,8 +28,8 @@ yearly as (
         sum(case when mean_influent_bod5_mg_l > 100 then 1 else 0 end)        as plants_above_100,
         count(case when averaging = 'flow_weighted' then 1 end)               as plants_flow_weighted,
         max(case when is_year_to_date then 1 else 0 end) = 1                  as is_year_to_date,
-        sum(design_capacity_m3d)                                              as capacity_total_m3d,
-        sum(case when mean_influent_bod5_mg_l > 100 then design_capacity_m3d else 0 end) as capacity_above_100_m3d
+        {{ exact_sum('design_capacity_m3d') }} as capacity_total_m3d,
+        {{ exact_sum('case when mean_influent_bod5_mg_l > 100 then design_capacity_m3d else 0 end') }} as capacity_above_100_m3d
     from plants
     group by year
 )

@@ -82,7 +82,7 @@ drainage_summary as (
         {{ joined_distinct('d.permit_no') }}                             as drainage_permit_nos,
         max(case when d.is_valid then 1 else 0 end) = 1                  as has_valid_drainage_permit,
         max(d.valid_until)                                               as drainage_valid_until,
-        sum(case when d.is_valid then d.permitted_volume_m3d else 0 end) as valid_permitted_volume_m3d,
+        {{ exact_sum('case when d.is_valid then d.permitted_volume_m3d else 0 end') }} as valid_permitted_volume_m3d,
         max(case when d.holder_type = 'individual' then 1 else 0 end) = 1 as holder_is_individual,
         {{ joined_distinct('d.connection_manhole_id') }}                 as connection_manhole_ids,
         {{ joined_distinct('pm.plant_id') }}                             as downstream_plant_ids,
@@ -149,7 +149,7 @@ case_summary as (
         c.credit_code,
         count(*)                                                         as enforcement_cases,
         count(case when c.is_violation then 1 end)                       as violation_cases,
-        round(coalesce(sum(case when c.is_violation then c.penalty_yuan end), 0), 2) as penalties_yuan,
+        round(coalesce({{ exact_sum('case when c.is_violation then c.penalty_yuan end') }}, 0), 2) as penalties_yuan,
         max(case when c.is_violation then c.inspected_on end)            as last_violation_on,
         max(c.subject_name)                                              as subject_name,
         max(c.district_code)                                             as district_code

@@ -54,14 +54,14 @@ network as (
         u.district_code,
         u.scope,
         d.as_of,
-        coalesce(sum(s.length_m), 0)                                                              as network_length_m,
-        coalesce(sum(case when s.in_register and s.problem_identified_on <= d.as_of
-                           and not coalesce(s.regraded_on <= d.as_of, false) then s.length_m end), 0) as problem_length_m,
-        coalesce(sum(case when s.in_register and s.rectified_on <= d.as_of then s.length_m end), 0)   as rectified_length_m,
-        coalesce(sum(case when s.in_register and s.regraded_on <= d.as_of then s.length_m end), 0)    as regraded_length_m,
-        coalesce(sum(case when s.in_register and s.works_completed_on <= d.as_of
+        coalesce({{ exact_sum('s.length_m') }}, 0)                                                 as network_length_m,
+        coalesce({{ exact_sum("case when s.in_register and s.problem_identified_on <= d.as_of
+                           and not coalesce(s.regraded_on <= d.as_of, false) then s.length_m end") }}, 0) as problem_length_m,
+        coalesce({{ exact_sum('case when s.in_register and s.rectified_on <= d.as_of then s.length_m end') }}, 0) as rectified_length_m,
+        coalesce({{ exact_sum('case when s.in_register and s.regraded_on <= d.as_of then s.length_m end') }}, 0) as regraded_length_m,
+        coalesce({{ exact_sum("case when s.in_register and s.works_completed_on <= d.as_of
                            and not coalesce(s.rectified_on <= d.as_of, false)
-                           and not coalesce(s.regraded_on <= d.as_of, false) then s.length_m end), 0)
+                           and not coalesce(s.regraded_on <= d.as_of, false) then s.length_m end") }}, 0)
                                                                                                    as awaiting_acceptance_length_m
     from units as u
     cross join dates as d
@@ -74,7 +74,7 @@ coverage as (
         u.district_code,
         u.scope,
         d.as_of,
-        coalesce(sum(case when i.inspected_on <= d.as_of then i.added_length_m end), 0) as inspected_length_m
+        coalesce({{ exact_sum('case when i.inspected_on <= d.as_of then i.added_length_m end') }}, 0) as inspected_length_m
     from units as u
     cross join dates as d
     left join city_inspected as i on i.district_code = u.district_code and i.scope = u.scope

@@ -9,7 +9,7 @@ select
     count(case when case_status <> 'dismissed' or case_status is null then 1 end) as cases_not_dismissed,
     count(case when case_status = 'penalised' then 1 end)              as cases_penalised,
     count(case when case_status = 'closed' then 1 end)                 as cases_closed,
-    round(coalesce(sum(penalty_yuan), 0), 2)                           as penalties_yuan,
+    round(coalesce({{ exact_sum('penalty_yuan') }}, 0), 2)                           as penalties_yuan,
     count(distinct credit_code)                                        as subjects_with_credit_code
 from {{ ref('int_enforcement_located') }}
 group by 1, 2, 3, 4

@@ -65,7 +65,7 @@ anomalies as (
     -- and pipe_segments.downstream_plant_id is NULL for it
     select 'no_downstream_plant', 'district', e.district_code, null, e.district_code,
            cast(count(*) as varchar) || ' sewage/combined segments ('
-           || cast(cast(round(sum(e.length_m)) as bigint) as varchar) || ' m) drain to no plant'
+           || cast(cast(round({{ exact_sum('e.length_m') }}) as bigint) as varchar) || ' m) drain to no plant'
     from {{ ref('int_segment_network') }} as n
     inner join edges as e on e.segment_id = n.segment_id
     where n.downstream_plant_id is null and n.pipe_category in ('sewage', 'combined')

@@ -7,11 +7,11 @@ select
     coalesce(district_code, 'unknown')                                        as district_code,
     coalesce(funding_source, 'unknown')                                       as funding_source,
     count(*)                                                                  as projects,
-    round(coalesce(sum(investment_yuan), 0), 2)                               as investment_yuan,
-    round(coalesce(sum(case when status in ('completed', 'accepted') then investment_yuan end), 0), 2) as investment_completed_yuan,
-    round(coalesce(sum(case when status = 'under_construction' then investment_yuan end), 0), 2)       as investment_under_construction_yuan,
-    round(coalesce(sum(case when status in ('planning', 'suspended') then investment_yuan end), 0), 2) as investment_planning_or_suspended_yuan,
+    round(coalesce({{ exact_sum('investment_yuan') }}, 0), 2)                               as investment_yuan,
+    round(coalesce({{ exact_sum("case when status in ('completed', 'accepted') then investment_yuan end") }}, 0), 2) as investment_completed_yuan,
+    round(coalesce({{ exact_sum("case when status = 'under_construction' then investment_yuan end") }}, 0), 2)       as investment_under_construction_yuan,
+    round(coalesce({{ exact_sum("case when status in ('planning', 'suspended') then investment_yuan end") }}, 0), 2) as investment_planning_or_suspended_yuan,
     count(case when is_overdue then 1 end)                                    as projects_overdue,
-    round(coalesce(sum(length_covered_m), 0), 2)                              as length_covered_m
+    round(coalesce({{ exact_sum('length_covered_m') }}, 0), 2)                              as length_covered_m
 from {{ ref('project_portfolio') }}
 group by 1, 2

@@ -9,9 +9,9 @@ with covered as (
         ps.project_id,
         count(*)                                                   as segments_listed,
         count(case when ps.in_census then 1 end)                   as segments_in_census,
-        round(coalesce(sum(p.length_m), 0), 2)                     as length_covered_m,
+        round(coalesce({{ exact_sum('p.length_m') }}, 0), 2)                     as length_covered_m,
         count(case when s.in_problem_register then 1 end)                   as problem_segments_covered,
-        round(coalesce(sum(case when s.in_problem_register then p.length_m end), 0), 2) as problem_length_covered_m
+        round(coalesce({{ exact_sum('case when s.in_problem_register then p.length_m end') }}, 0), 2) as problem_length_covered_m
     from {{ ref('int_project_segments') }} as ps
     left join {{ ref('stg_census__pipes') }} as p on p.segment_id = ps.segment_id
     left join {{ ref('pipe_segments') }} as s on s.segment_id = ps.segment_id

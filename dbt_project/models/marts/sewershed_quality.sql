@@ -23,8 +23,8 @@ network as (
     select
         plant_id,
         count(*)                                                          as upstream_segments,
-        round(coalesce(sum(length_m), 0), 2)                              as upstream_length_m,
-        round(coalesce(sum(case when is_inspected then length_m end), 0), 2) as inspected_length_m,
+        round(coalesce({{ exact_sum('length_m') }}, 0), 2)                              as upstream_length_m,
+        round(coalesce({{ exact_sum('case when is_inspected then length_m end') }}, 0), 2) as inspected_length_m,
         sum(n_structural_defects)                                         as structural_defects,
         sum(n_leakage_defects)                                            as leakage_defects
     from segments
@@ -55,7 +55,7 @@ dischargers as (
         mp.plant_id,
         count(distinct d.credit_code)                                     as connected_dischargers,
         count(*)                                                          as connected_permits,
-        round(sum(d.permitted_volume_m3d), 2)                             as permitted_volume_m3d
+        round({{ exact_sum('d.permitted_volume_m3d') }}, 2)                             as permitted_volume_m3d
     from {{ ref('int_valid_drainage_permits') }} as d
     inner join manhole_plant as mp on mp.manhole_id = d.connection_manhole_id
     group by mp.plant_id

@@ -16,6 +16,7 @@ from pipelines.ingest.readers import Extract, encoding as enc, tabular
 from pipelines.ingest.readers.errors import UnreadableFile, first_line
 
 DELIMITERS = (",", "\t", ";", "|")
+DEFAULT_MAX_LINE = 2 * 1024 * 1024
 # The header sniff reads at most the byte sample, so no field of it can be longer: Python's csv module
 # otherwise stops at 131,072 characters (a 200 KB cell raised _csv.Error outside the reject path).
 pycsv.field_size_limit(max(pycsv.field_size_limit(), 4 * enc.SAMPLE_BYTES))
@@ -55,9 +56,13 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
     # rows) otherwise derails the parser's newline detection.
     newline = "\\r\\n" if "\r\n" in sample else ("\\r" if "\r" in sample and "\n" not in sample else "\\n")
 
-    max_line = boundary.limit(contract, "max_line_bytes")
+    limit = int(boundary.limit(contract, "max_line_bytes"))
+    # DuckDB's read buffer is 16 lines of max_line_size (a 32 MiB limit held 512 MiB per read): try DuckDB's own
+    # 2 MiB first, and the contract's limit only for a file with a longer line.
+    max_line = min(limit, DEFAULT_MAX_LINE)
     # Extra columns absorb rows wider than the sample; all-empty extras are dropped by tabular.frame.
     attempt = 0
+    parallel = ""
     while attempt < 3:
         ncols = width + 8 if attempt == 0 else (width + 8) * 4 ** attempt
         columns = [f"c{i}" for i in range(ncols)]
@@ -67,12 +72,17 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
                 CREATE OR REPLACE TEMP TABLE {name} AS
                 SELECT * FROM read_csv({sql_str(str(source))}, header = false, auto_detect = false,
                     delim = {sql_str(delim)}, quote = '"', escape = '"', columns = {spec},
-                    null_padding = true, max_line_size = {int(max_line)}, new_line = {sql_str(newline)})
+                    null_padding = true, max_line_size = {int(max_line)}, new_line = {sql_str(newline)}{parallel})
             """)
             break
-        except duckdb.InvalidInputException as exc:
+        except duckdb.Error as exc:
             text = str(exc)
             attempt += 1
+            if "parallel=false" in text and not parallel:
+                # DuckDB's parallel scanner refuses null padding with a line break inside quotes (a header
+                # cell `总磷\n(mg/L)` in a file large enough to be split): read it in one thread.
+                parallel, attempt = ", parallel = false", attempt - 1
+                continue
             if "Expected Number of Columns" in text and attempt < 3:
                 continue
             if newline != "\\n" and ("invalid state" in text or "new_line" in text.lower()):
@@ -81,6 +91,9 @@ def read(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, workdir
                 copy = workdir / f"{name}.lf.csv"
                 copy.write_bytes(Path(source).read_bytes().replace(b"\r\n", b"\n"))
                 source, newline, attempt = copy, "\\n", 0
+                continue
+            if "maximum line size" in text.lower() and max_line < limit:
+                max_line, attempt = limit, attempt - 1
                 continue
             if "maximum line size" in text.lower():
                 raise UnreadableFile(f"CSV 中有超长的行（上限 {max_line} 字节）",

@@ -69,20 +69,34 @@ def frame(con: duckdb.DuckDBPyConnection, contract: Contract, source_table: str,
     if fatal:
         raise UnreadableFile(*missing_message(fatal, header_cells))
 
-    blank_sql = " AND ".join(_blank(c) for c in columns)
+    # A row is blank when the concatenation of its cells is: one trim a row, not one a cell.
+    blank_sql = f"coalesce(trim(concat({', '.join(columns)}), {BLANK_CHARS}), '') = ''"
     if small:
         body = [r for r in head if r[0] > header_rowid]
         counts = [sum(1 for r in body if _text(r[i + 1])) for i in range(len(columns))]
         blanks = [r[0] for r in body if not any(_text(v) for v in r[1:])]
         tail = [r for r in reversed(body) if any(_text(v) for v in r[1:])][:TAIL_ROWS]
     else:
-        filled = ", ".join(f"count(*) FILTER (WHERE NOT {_blank(c)})" for c in columns)
-        *counts, blanks = con.execute(
-            f"SELECT {filled}, list(rowid ORDER BY rowid) FILTER (WHERE {blank_sql}) "
+        # Whether a column holds data matters only where it has no header (kept as 列N, or dropped): the
+        # per-cell test runs for those columns alone (the padding columns, all NULL, cost next to nothing).
+        unnamed = [i for i, c in enumerate(columns) if not (i < len(header_cells) and header_cells[i])]
+        filled = "".join(f", count(*) FILTER (WHERE NOT {_blank(columns[i])})" for i in unnamed)
+        last_rowid, blanks, *unnamed_counts = con.execute(
+            f"SELECT max(rowid), list(rowid ORDER BY rowid) FILTER (WHERE {blank_sql}){filled} "
             f"FROM {source_table} WHERE rowid > {header_rowid}").fetchone()
+        counts = [1] * len(columns)
+        for i, n in zip(unnamed, unnamed_counts):
+            counts[i] = n
         blanks = blanks or []
+        # The last non-blank rows, found from the blank rows' positions: a range the zone maps answer,
+        # not a sort of the whole sheet.
+        low, skipped = (last_rowid or header_rowid) + 1, set(blanks)
+        wanted = 0
+        while low > header_rowid + 1 and wanted < TAIL_ROWS:
+            low -= 1
+            wanted += low not in skipped
         tail = con.execute(
-            f"SELECT rowid, {', '.join(columns)} FROM {source_table} WHERE rowid > {header_rowid} "
+            f"SELECT rowid, {', '.join(columns)} FROM {source_table} WHERE rowid >= {low} "
             f"AND NOT ({blank_sql}) ORDER BY rowid DESC LIMIT {TAIL_ROWS}").fetchall()
 
     # Keep the columns that have a header or hold any data: raw_values then shows what was sent.
