@@ -236,6 +236,16 @@ def environmental(exc: BaseException) -> bool:
                                                                        "Permission denied", "read-only")))
 
 
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """DuckDB ran out of memory, raised as is or wrapped by a reader (``raise UnreadableFile(…) from exc``)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def unexpected(path: Path, exc: BaseException) -> UnreadableFile:
     """The bilingual reason for any error raised while reading one file; it names the file."""
     if isinstance(exc, UnreadableFile):
@@ -532,8 +542,8 @@ class _FeedRun:
         must never turn a good file away)."""
         try:
             return step()
-        except duckdb.OutOfMemoryException:
-            if self.unbounded is None:
+        except Exception as exc:  # noqa: BLE001 - only out of memory is retried; a reader may wrap it
+            if self.unbounded is None or not _out_of_memory(exc):
                 raise
             log.warning("%s: %s: out of memory under the %s bound; once more unbounded", self.contract.feed,
                         name, INGEST_MEMORY_LIMIT)
